@@ -1,0 +1,85 @@
+using System.Reflection;
+using DmaReplay.Engine.Findings;
+using DmaReplay.Engine.Inputs;
+using DmaReplay.Engine.Summary;
+using DmaReplay.Parsers;
+using DmaReplay.Parsers.Ftrace;
+using DmaReplay.Parsers.Input;
+using DmaReplay.Parsers.Model;
+
+namespace DmaReplay.Engine;
+
+/// <summary>
+/// One <c>check</c> run: reads every input as its own trace (its own devices and live mappings)
+/// and builds the <see cref="RunSummary"/> the reports render.
+/// </summary>
+public sealed class CheckRun
+{
+    public static ToolInfo Tool { get; } = new("dmareplay",
+        typeof(CheckRun).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0");
+
+    public TraceStrings Strings { get; } = new();
+
+    public RunSummary Run(IReadOnlyList<ResolvedInput> inputs)
+    {
+        var inputSummaries = new List<InputSummary>();
+        var devices = new List<DeviceSummary>();
+        for (int i = 0; i < inputs.Count; i++)
+        {
+            var input = inputs[i];
+            var builder = new TraceSummaryBuilder();
+            InputStatistics stats;
+            if (input.Error is not null)
+            {
+                stats = Unreadable(input, i, input.Error);
+            }
+            else
+            {
+                try
+                {
+                    using var stream = TraceInputStream.Open(input.OpenPath, out _);
+                    stats = new FtraceTextReader(Strings, builder).Read(stream, input.DisplayPath, i);
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                {
+                    stats = Unreadable(input, i, ex.Message);
+                }
+            }
+            inputSummaries.Add(Summarize(stats));
+            devices.AddRange(builder.Devices.Select(d => Summarize(input.DisplayPath, d)));
+        }
+        return new RunSummary(Tool, inputSummaries, devices, [], []);
+    }
+
+    private InputStatistics Unreadable(ResolvedInput input, int index, string reason)
+    {
+        var stats = new InputStatistics(input.DisplayPath, index, Strings);
+        stats.MarkUnreadable(reason);
+        return stats;
+    }
+
+    private static InputSummary Summarize(InputStatistics s)
+    {
+        var byType = new List<KeyValuePair<string, long>>();
+        for (int k = 0; k < DmaEventKinds.Count; k++)
+        {
+            long n = s.EventsByKind[k];
+            if (n > 0) byType.Add(KeyValuePair.Create(((DmaEventKind)k).Name(), n));
+        }
+        byType.Sort((a, b) => string.CompareOrdinal(a.Key, b.Key));
+        var skipped = new List<KeyValuePair<string, long>>();
+        for (int r = 0; r < SkipReasons.Count; r++)
+        {
+            long n = s.SkippedCount((SkipReason)r);
+            if (n > 0) skipped.Add(KeyValuePair.Create(((SkipReason)r).Key(), n));
+        }
+        skipped.Sort((a, b) => string.CompareOrdinal(a.Key, b.Key));
+        return new InputSummary(s.Path, s.Format, s.Bytes, s.Lines, s.Events, byType, s.OtherEvents, skipped,
+            s.Malformed, s.LostEvents, s.FirstTimestampNs, s.LastTimestampNs, s.StackTraces, s.StackFrames,
+            s.Diagnostics.ToList(), s.ReadError);
+    }
+
+    private DeviceSummary Summarize(string input, DeviceActivity d) => new(
+        input, Strings.Device(d.Device), d.Events, d.Maps, d.MapFailures, d.Unmaps, d.UnmatchedUnmaps,
+        d.PeakLiveMappings, d.PeakLiveBytes, d.LiveMappings, d.LiveBytes, d.LiveMappingsOverTime.Points());
+}

@@ -1,0 +1,35 @@
+namespace DmaReplay.Engine.Findings;
+
+public enum Severity : byte { Info, Warning, Error }
+
+public static class Severities
+{
+    public static string Key(this Severity s) => s switch
+    {
+        Severity.Error => "error",
+        Severity.Warning => "warning",
+        _ => "info",
+    };
+}
+
+/// <summary>Where a related event (the map of a bad unmap, the first release of a double unmap) is.</summary>
+public sealed record RelatedEvent(string Input, long Line, long TimestampNs);
+
+/// <summary>One occurrence of a misuse rule, positioned at the offending event.</summary>
+public sealed record Finding(
+    string Rule,
+    Severity Severity,
+    string Message,
+    string Device,
+    ulong DmaAddr,
+    ulong Size,
+    string Direction,
+    string Input,
+    long Line,
+    long TimestampNs,
+    int Cpu,
+    int Pid,
+    string Task,
+    RelatedEvent? Related,
+    IReadOnlyList<string> Stack,
+    IReadOnlyList<string> RelatedStack);

@@ -1,0 +1,115 @@
+using DmaReplay.Parsers.Model;
+
+namespace DmaReplay.Engine.Summary;
+
+/// <summary>
+/// What one device did in one input: events naming it, maps and unmaps, and its live mappings
+/// over time. A mapping is live from a successful map or alloc to the unmap or free that names
+/// it: streaming mappings by DMA address, sg lists by the physical address of their first entry
+/// (dma_unmap_sg prints only physical addresses), coherent allocations by DMA address. An sg
+/// list counts as one mapping of the sum of its segment lengths.
+/// </summary>
+public sealed class DeviceActivity
+{
+    private readonly Dictionary<LiveKey, LiveSet> _live = new();
+
+    internal DeviceActivity(int device, long originNs)
+    {
+        Device = device;
+        LiveMappingsOverTime = new DownsampledSeries(originNs);
+    }
+
+    public int Device { get; }
+    public long Events { get; private set; }
+    public long Maps { get; private set; }
+    public long MapFailures { get; private set; }
+    public long Unmaps { get; private set; }
+    /// <summary>Unmaps or frees that named no live mapping of this device (the checks issue reports them as findings).</summary>
+    public long UnmatchedUnmaps { get; private set; }
+    public long LiveMappings { get; private set; }
+    public ulong LiveBytes { get; private set; }
+    public long PeakLiveMappings { get; private set; }
+    public ulong PeakLiveBytes { get; private set; }
+    public DownsampledSeries LiveMappingsOverTime { get; }
+
+    internal void OnEvent(DmaEvent e)
+    {
+        Events++;
+        var kind = e.Kind;
+        if (kind.IsMapOrAlloc())
+        {
+            if (IsFailedMapOrAlloc(e))
+            {
+                MapFailures++;
+                return;
+            }
+            Maps++;
+            Add(KeyOf(e), BytesOf(e), e.TimestampNs);
+        }
+        else if (kind.IsUnmapOrFree())
+        {
+            Unmaps++;
+            if (!Remove(KeyOf(e), e.TimestampNs)) UnmatchedUnmaps++;
+        }
+    }
+
+    private static bool IsFailedMapOrAlloc(DmaEvent e) => e.Kind switch
+    {
+        DmaEventKind.DmaMapSg => e.Ents == 0,
+        DmaEventKind.DmaAlloc or DmaEventKind.DmaAllocPages or DmaEventKind.DmaAllocSgt => e.VirtAddr == 0 && e.DmaAddr == 0,
+        _ => e.IsMappingError,
+    };
+
+    private static LiveKey KeyOf(DmaEvent e) => e.Kind switch
+    {
+        DmaEventKind.DmaMapSg or DmaEventKind.DmaUnmapSg =>
+            new LiveKey(MappingClass.ScatterGather, e.PhysAddrs.IsEmpty ? 0 : e.PhysAddrs[0]),
+        DmaEventKind.DmaAlloc or DmaEventKind.DmaFree or DmaEventKind.DmaAllocPages or DmaEventKind.DmaFreePages
+            or DmaEventKind.DmaAllocSgt or DmaEventKind.DmaFreeSgt => new LiveKey(MappingClass.Allocation, e.DmaAddr),
+        _ => new LiveKey(MappingClass.Streaming, e.DmaAddr),
+    };
+
+    private static ulong BytesOf(DmaEvent e)
+    {
+        if (e.Kind != DmaEventKind.DmaMapSg) return e.Size;
+        ulong sum = 0;
+        foreach (ulong len in e.Lengths) sum += len;
+        return sum;
+    }
+
+    private void Add(LiveKey key, ulong bytes, long t)
+    {
+        ref var set = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_live, key, out _);
+        set.Count++;
+        set.Bytes += bytes;
+        LiveMappings++;
+        LiveBytes += bytes;
+        if (LiveMappings > PeakLiveMappings) PeakLiveMappings = LiveMappings;
+        if (LiveBytes > PeakLiveBytes) PeakLiveBytes = LiveBytes;
+        LiveMappingsOverTime.Record(t, LiveMappings);
+    }
+
+    private bool Remove(LiveKey key, long t)
+    {
+        ref var set = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrNullRef(_live, key);
+        if (System.Runtime.CompilerServices.Unsafe.IsNullRef(ref set)) return false;
+        ulong bytes = set.Bytes / (ulong)set.Count; // same key mapped twice: release an equal share
+        set.Count--;
+        set.Bytes -= bytes;
+        if (set.Count == 0) _live.Remove(key);
+        LiveMappings--;
+        LiveBytes -= bytes;
+        LiveMappingsOverTime.Record(t, LiveMappings);
+        return true;
+    }
+
+    private enum MappingClass : byte { Streaming, ScatterGather, Allocation }
+
+    private readonly record struct LiveKey(MappingClass Class, ulong Address);
+
+    private struct LiveSet
+    {
+        public int Count;
+        public ulong Bytes;
+    }
+}

@@ -1,0 +1,67 @@
+namespace DmaReplay.Engine.Summary;
+
+/// <summary>
+/// A time series of a level (live mappings, slots in use) in a fixed number of buckets, each
+/// holding the maximum level within it. When time runs past the last bucket, neighbouring
+/// buckets merge and the width doubles, so memory stays constant whatever the trace length and
+/// the peak is never lost.
+/// </summary>
+public sealed class DownsampledSeries
+{
+    public const int DefaultCapacity = 512;
+    private const long InitialWidthNs = 1_000; // 1 µs
+
+    private readonly long[] _max;
+    private readonly long _origin;
+    private long _width = InitialWidthNs;
+    private int _filled;
+    private long _current;
+
+    public DownsampledSeries(long originNs, int capacity = DefaultCapacity)
+    {
+        if (capacity < 2 || (capacity & 1) != 0) throw new ArgumentOutOfRangeException(nameof(capacity), "capacity must be even and at least 2");
+        _origin = originNs;
+        _max = new long[capacity];
+    }
+
+    public long OriginNs => _origin;
+    public long BucketWidthNs => _width;
+
+    /// <summary>The level became <paramref name="value"/> at <paramref name="timeNs"/>.</summary>
+    public void Record(long timeNs, long value)
+    {
+        long offset = Math.Max(0, timeNs - _origin);
+        long idx = offset / _width;
+        while (idx >= _max.Length)
+        {
+            Halve();
+            idx = offset / _width;
+        }
+        idx = Math.Max(idx, _filled - 1); // a slightly older timestamp (another CPU) lands in the current bucket
+        if (idx < 0) idx = 0;
+        for (long i = _filled; i <= idx; i++) _max[i] = _current;
+        _filled = (int)Math.Max(_filled, idx + 1);
+        if (value > _max[idx]) _max[idx] = value;
+        _current = value;
+    }
+
+    private void Halve()
+    {
+        int half = _max.Length / 2;
+        for (int i = 0; i < half; i++) _max[i] = Math.Max(_max[2 * i], _max[2 * i + 1]);
+        Array.Clear(_max, half, half);
+        _filled = (_filled + 1) / 2;
+        _width *= 2;
+    }
+
+    /// <summary>The buckets so far: start time and the maximum level within each.</summary>
+    public IReadOnlyList<SeriesPoint> Points()
+    {
+        var points = new SeriesPoint[_filled];
+        for (int i = 0; i < _filled; i++) points[i] = new SeriesPoint(_origin + i * _width, _max[i]);
+        return points;
+    }
+}
+
+/// <summary>One bucket of a <see cref="DownsampledSeries"/>.</summary>
+public readonly record struct SeriesPoint(long TimeNs, long Max);

@@ -1,0 +1,54 @@
+using DmaReplay.Engine.Findings;
+using DmaReplay.Parsers;
+
+namespace DmaReplay.Engine.Summary;
+
+/// <summary>
+/// The immutable result of a run: what every report format renders. Collections are ordered
+/// deterministically (inputs as given, names ordinally) so the same input gives the same bytes.
+/// </summary>
+public sealed record RunSummary(
+    ToolInfo Tool,
+    IReadOnlyList<InputSummary> Inputs,
+    IReadOnlyList<DeviceSummary> Devices,
+    IReadOnlyList<Finding> Findings,
+    IReadOnlyList<KeyValuePair<string, long>> FindingCounts)
+{
+    public long TotalEvents => Inputs.Sum(i => i.Events);
+    public long TotalMalformed => Inputs.Sum(i => i.Malformed);
+    public bool AnyInputUnreadable => Inputs.Any(i => i.ReadError is not null);
+}
+
+public sealed record ToolInfo(string Name, string Version);
+
+public sealed record InputSummary(
+    string Path,
+    string Format,
+    long Bytes,
+    long Lines,
+    long Events,
+    IReadOnlyList<KeyValuePair<string, long>> EventsByType,
+    IReadOnlyList<KeyValuePair<string, long>> OtherEvents,
+    IReadOnlyList<KeyValuePair<string, long>> Skipped,
+    long Malformed,
+    long LostEvents,
+    long? FirstTimestampNs,
+    long? LastTimestampNs,
+    long StackTraces,
+    long StackFrames,
+    IReadOnlyList<ParseDiagnostic> Diagnostics,
+    string? ReadError);
+
+public sealed record DeviceSummary(
+    string Input,
+    string Name,
+    long Events,
+    long Maps,
+    long MapFailures,
+    long Unmaps,
+    long UnmatchedUnmaps,
+    long PeakLiveMappings,
+    ulong PeakLiveBytes,
+    long LiveMappingsAtEnd,
+    ulong LiveBytesAtEnd,
+    IReadOnlyList<SeriesPoint> LiveMappingsOverTime);

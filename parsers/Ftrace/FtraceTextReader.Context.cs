@@ -1,0 +1,186 @@
+using DmaReplay.Parsers.Model;
+
+namespace DmaReplay.Parsers.Ftrace;
+
+public sealed partial class FtraceTextReader
+{
+    /// <summary>
+    /// Parses the context part of an event line (trace_print_context / trace-cmd print_event):
+    /// <c>comm-pid [(tgid)] [cpu] [flags] secs.frac: </c>. On success <paramref name="pos"/> is the
+    /// index of the event name. comm may contain spaces, '-' and '[': the pid is the digits after
+    /// the last '-' before a "[cpu]" field.
+    /// </summary>
+    private bool TryParseContext(ReadOnlySpan<byte> line, DmaEvent e, out int pos)
+    {
+        pos = 0;
+        int searchFrom = 0;
+        while (true)
+        {
+            int rel = line[searchFrom..].IndexOf((byte)'[');
+            if (rel < 0) return false;
+            int open = searchFrom + rel;
+            searchFrom = open + 1;
+            if (!TryCpuField(line, open, out int cpu, out int afterCpu)) continue;
+            e.Reset();
+            if (!TryTaskPid(line, open, e)) continue;
+            e.Cpu = cpu;
+            return TryFlagsAndTimestamp(line, afterCpu, e, out pos);
+        }
+    }
+
+    /// <summary>"[ddd]" followed by a space; returns the index after the space.</summary>
+    private static bool TryCpuField(ReadOnlySpan<byte> line, int open, out int cpu, out int after)
+    {
+        cpu = 0;
+        after = 0;
+        int i = open + 1;
+        int digits = 0;
+        while (i < line.Length && (uint)(line[i] - '0') <= 9 && digits < 6)
+        {
+            cpu = cpu * 10 + (line[i] - '0');
+            i++;
+            digits++;
+        }
+        if (digits == 0 || i + 1 >= line.Length || line[i] != ']' || line[i + 1] != ' ') return false;
+        after = i + 2;
+        return true;
+    }
+
+    /// <summary>Parses backwards from the '[' of the CPU field: optional "(tgid)", then "comm-pid".</summary>
+    private bool TryTaskPid(ReadOnlySpan<byte> line, int open, DmaEvent e)
+    {
+        int j = open - 1;
+        while (j >= 0 && line[j] == ' ') j--;
+        if (j < 0) return false;
+        int tgid = -1;
+        if (line[j] == ')')
+        {
+            int lp = line[..j].LastIndexOf((byte)'(');
+            if (lp < 0) return false;
+            var inner = line[(lp + 1)..j].Trim((byte)' ');
+            if (Text.Utf8Number.TryParseDecimal(inner, out ulong t)) tgid = (int)Math.Min(t, int.MaxValue);
+            else if (inner.IndexOfAnyExcept((byte)'-') >= 0) return false;
+            j = lp - 1;
+            while (j >= 0 && line[j] == ' ') j--;
+            if (j < 0) return false;
+        }
+        int end = j + 1;
+        while (j >= 0 && (uint)(line[j] - '0') <= 9) j--;
+        if (j < 0 || j == end - 1 || line[j] != '-') return false;
+        if (!Text.Utf8Number.TryParseDecimal(line[(j + 1)..end], out ulong pid) || pid > int.MaxValue) return false;
+        var comm = line[..j].TrimStart((byte)' ');
+        e.Pid = (int)pid;
+        e.Tgid = tgid;
+        e.Task = _strings.Tasks.Intern(comm);
+        return true;
+    }
+
+    private static bool TryFlagsAndTimestamp(ReadOnlySpan<byte> line, int i, DmaEvent e, out int pos)
+    {
+        pos = 0;
+        while (i < line.Length && line[i] == ' ') i++;
+        if (i >= line.Length) return false;
+        var flags = TraceContextFlags.NoFlagColumn;
+        byte preempt = 0, migrate = 0;
+        if ((uint)(line[i] - '0') > 9)
+        {
+            int sp = line[i..].IndexOf((byte)' ');
+            if (sp < 0 || !TryParseLatencyFlags(line.Slice(i, sp), out flags, out preempt, out migrate)) return false;
+            i += sp;
+            while (i < line.Length && line[i] == ' ') i++;
+        }
+        e.Flags = flags;
+        e.PreemptDepth = preempt;
+        e.MigrateDisable = migrate;
+
+        // "secs.frac:" (frac 6 digits for tracefs' local clock, 9 with trace-cmd --ts-ns) or a raw counter "N:".
+        long secs = 0;
+        int start = i;
+        while (i < line.Length && (uint)(line[i] - '0') <= 9)
+        {
+            if (i - start >= 18) return false;
+            secs = secs * 10 + (line[i] - '0');
+            i++;
+        }
+        if (i == start || i >= line.Length) return false;
+        long ns;
+        if (line[i] == '.')
+        {
+            i++;
+            int fracStart = i;
+            long frac = 0;
+            while (i < line.Length && (uint)(line[i] - '0') <= 9)
+            {
+                if (i - fracStart < 9) frac = frac * 10 + (line[i] - '0');
+                i++;
+            }
+            int digits = Math.Min(i - fracStart, 9);
+            if (digits == 0) return false;
+            for (int d = digits; d < 9; d++) frac *= 10;
+            ns = secs * 1_000_000_000L + frac;
+        }
+        else
+        {
+            ns = secs;
+        }
+        if (i + 1 >= line.Length || line[i] != ':' || line[i + 1] != ' ') return false;
+        e.TimestampNs = ns;
+        pos = i + 2;
+        return true;
+    }
+
+    /// <summary>The 4- or 5-character latency column (trace_print_lat_fmt).</summary>
+    private static bool TryParseLatencyFlags(ReadOnlySpan<byte> f, out TraceContextFlags flags, out byte preempt, out byte migrate)
+    {
+        flags = TraceContextFlags.None;
+        preempt = migrate = 0;
+        if (f.Length is not (4 or 5)) return false;
+        flags |= f[0] switch
+        {
+            (byte)'D' => TraceContextFlags.IrqsOff | TraceContextFlags.BhOff,
+            (byte)'d' => TraceContextFlags.IrqsOff,
+            (byte)'b' => TraceContextFlags.BhOff,
+            (byte)'X' => TraceContextFlags.IrqStateUnsupported,
+            (byte)'.' => TraceContextFlags.None,
+            _ => (TraceContextFlags)0xFFFF,
+        };
+        flags |= f[1] switch
+        {
+            (byte)'N' => TraceContextFlags.NeedResched | TraceContextFlags.PreemptNeedResched,
+            (byte)'n' => TraceContextFlags.NeedResched,
+            (byte)'p' => TraceContextFlags.PreemptNeedResched,
+            (byte)'L' => TraceContextFlags.NeedReschedLazy | TraceContextFlags.PreemptNeedResched,
+            (byte)'l' => TraceContextFlags.NeedReschedLazy,
+            (byte)'B' => TraceContextFlags.NeedResched | TraceContextFlags.NeedReschedLazy | TraceContextFlags.PreemptNeedResched,
+            (byte)'b' => TraceContextFlags.NeedResched | TraceContextFlags.NeedReschedLazy,
+            (byte)'.' => TraceContextFlags.None,
+            _ => (TraceContextFlags)0xFFFF,
+        };
+        flags |= f[2] switch
+        {
+            (byte)'Z' => TraceContextFlags.Nmi | TraceContextFlags.HardIrq,
+            (byte)'z' => TraceContextFlags.Nmi,
+            (byte)'H' => TraceContextFlags.HardIrq | TraceContextFlags.SoftIrq,
+            (byte)'h' => TraceContextFlags.HardIrq,
+            (byte)'s' => TraceContextFlags.SoftIrq,
+            (byte)'.' => TraceContextFlags.None,
+            _ => (TraceContextFlags)0xFFFF,
+        };
+        if (flags == (TraceContextFlags)0xFFFF || (ushort)flags > (ushort)TraceContextFlags.NoFlagColumn) return false;
+        if (!TryNibble(f[3], out preempt)) return false;
+        if (f.Length == 5 && !TryNibble(f[4], out migrate)) return false;
+        return true;
+    }
+
+    private static bool TryNibble(byte c, out byte value)
+    {
+        value = c switch
+        {
+            (byte)'.' => 0,
+            >= (byte)'0' and <= (byte)'9' => (byte)(c - '0'),
+            >= (byte)'a' and <= (byte)'f' => (byte)(c - 'a' + 10),
+            _ => 255,
+        };
+        return value != 255;
+    }
+}

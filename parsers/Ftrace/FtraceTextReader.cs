@@ -1,0 +1,314 @@
+using DmaReplay.Parsers.Model;
+
+namespace DmaReplay.Parsers.Ftrace;
+
+/// <summary>
+/// Streams ftrace text — the tracefs <c>trace</c> file (with its '#' header), <c>trace_pipe</c>
+/// output, or <c>trace-cmd report</c> output — and pushes one <see cref="DmaEvent"/> per line of
+/// the dma, swiotlb, iommu and dma_fence systems to a handler.
+/// </summary>
+/// <remarks>
+/// Works on bytes in a 1 MiB window: lines are framed with a vectorized newline search and parsed
+/// in place; numbers, names and arrays are decoded from spans into a reused event. Nothing is
+/// allocated per event once device, task and function names have been seen. The kernel stack that
+/// follows an event (options/stacktrace) is attached to it, so each event is handed on when the
+/// next event line arrives. A line that cannot be parsed becomes a diagnostic and reading goes on.
+/// </remarks>
+public sealed partial class FtraceTextReader
+{
+    /// <summary>The read window; a line longer than this is reported and skipped.</summary>
+    public const int MaxLineLength = 1 << 20;
+
+    private readonly TraceStrings _strings;
+    private readonly ITraceEventHandler _handler;
+    private DmaEvent _pending = new();
+    private DmaEvent _spare = new();
+    private bool _hasPending;
+    private bool _lastEventLineWasPending;
+    private StackKind _collecting;
+    private int[] _frames = new int[64];
+    private int _frameCount;
+
+    private InputStatistics _stats = null!;
+    private long _lineNo;
+    private long _lineOffset;
+    private string? _failure;
+
+    private enum StackKind : byte { None, Kernel, User, Discard }
+
+    public FtraceTextReader(TraceStrings strings, ITraceEventHandler handler)
+    {
+        _strings = strings;
+        _handler = handler;
+    }
+
+    /// <summary>Reads one input to the end. Never throws for bad content or a read failure; both are recorded in the result.</summary>
+    public InputStatistics Read(Stream stream, string inputName, int inputIndex)
+    {
+        _stats = new InputStatistics(inputName, inputIndex, _strings);
+        _lineNo = 0;
+        _hasPending = false;
+        _lastEventLineWasPending = false;
+        _collecting = StackKind.None;
+        _frameCount = 0;
+        try
+        {
+            ReadLines(stream);
+        }
+        catch (Exception ex) when (ex is IOException or InvalidDataException or ZstdSharp.ZstdException or UnauthorizedAccessException)
+        {
+            _stats.MarkUnreadable($"read failed after line {_lineNo}: {ex.Message}");
+        }
+        FinishStack();
+        FlushPending();
+        _stats.Lines = _lineNo;
+        return _stats;
+    }
+
+    private void ReadLines(Stream stream)
+    {
+        var buf = new byte[MaxLineLength];
+        int start = 0, end = 0;
+        long bufBase = 0;
+        bool skippingLongLine = false;
+        while (true)
+        {
+            int n = stream.Read(buf, end, buf.Length - end);
+            if (n == 0) break;
+            end += n;
+            _stats.Bytes += n;
+            while (true)
+            {
+                var window = buf.AsSpan(start, end - start);
+                int nl = window.IndexOf((byte)'\n');
+                if (nl < 0) break;
+                if (skippingLongLine) skippingLongLine = false;
+                else ProcessLine(window[..nl], bufBase + start, terminated: true);
+                start += nl + 1;
+            }
+            if (start > 0)
+            {
+                Buffer.BlockCopy(buf, start, buf, 0, end - start);
+                bufBase += start;
+                end -= start;
+                start = 0;
+            }
+            if (end == buf.Length)
+            {
+                if (!skippingLongLine)
+                {
+                    _lineNo++;
+                    _lineOffset = bufBase;
+                    FinishStack();
+                    Malformed(buf, $"line longer than {MaxLineLength} bytes");
+                    skippingLongLine = true;
+                }
+                bufBase += end;
+                end = 0;
+            }
+        }
+        if (end > start && !skippingLongLine) ProcessLine(buf.AsSpan(start, end - start), bufBase + start, terminated: false);
+    }
+
+    private void ProcessLine(ReadOnlySpan<byte> line, long offset, bool terminated)
+    {
+        _lineNo++;
+        _lineOffset = offset;
+        if (!line.IsEmpty && line[^1] == '\r') line = line[..^1];
+        if (_lineNo == 1) DetectFormat(line);
+
+        if (line.Length >= 4 && line[0] == ' ' && line[1] == '=' && line[2] == '>' && line[3] == ' ')
+        {
+            StackFrame(line[4..]);
+            return;
+        }
+        FinishStack();
+        if (line.IsEmpty)
+        {
+            _stats.Skip(SkipReason.Blank);
+            return;
+        }
+        if (line[0] == '#')
+        {
+            HeaderLine(line);
+            return;
+        }
+        var e = _spare;
+        if (TryParseContext(line, e, out int pos))
+        {
+            EventLine(line, pos, e, terminated);
+            return;
+        }
+        if (TryNonEventLine(line)) return;
+        Malformed(line, terminated ? "not an ftrace event line" : "last line is truncated (no newline at end of input)");
+    }
+
+    private void EventLine(ReadOnlySpan<byte> line, int pos, DmaEvent e, bool terminated)
+    {
+        _stats.SeeTimestamp(e.TimestampNs);
+        var rest = line[pos..];
+        if (rest.StartsWith("<stack trace>"u8) || rest.StartsWith("<user stack trace>"u8))
+        {
+            StackEntry(user: rest[1] == 'u');
+            return;
+        }
+        int colon = rest.IndexOf((byte)':');
+        if (colon <= 0)
+        {
+            Malformed(line, "no event name after the timestamp");
+            return;
+        }
+        var name = rest[..colon];
+        int body = colon + 1;
+        while (body < rest.Length && rest[body] == ' ') body++; // trace-cmd pads the name column
+        FlushPending();
+        int kind = EventNames.Find(name);
+        if (kind < 0)
+        {
+            _lastEventLineWasPending = false;
+            _stats.CountOtherEvent(_strings.Text.Intern(name));
+            return;
+        }
+        e.Kind = (DmaEventKind)kind;
+        e.Position = new SourcePosition(_stats.Index, _lineNo, _lineOffset);
+        if (!ParseBody(e, rest[body..]))
+        {
+            _lastEventLineWasPending = false;
+            string reason = _failure ?? "malformed body";
+            Malformed(line, terminated ? $"{e.Kind.Name()}: {reason}" : $"{e.Kind.Name()}: {reason} (last line is truncated)");
+            return;
+        }
+        _stats.CountEvent(e.Kind);
+        (_pending, _spare) = (e, _pending);
+        _hasPending = true;
+        _lastEventLineWasPending = true;
+    }
+
+    private void FlushPending()
+    {
+        if (!_hasPending) return;
+        _hasPending = false;
+        _handler.OnEvent(_pending);
+    }
+
+    /// <summary>A "&lt;stack trace&gt;" entry: its frames belong to the event line right before it.</summary>
+    private void StackEntry(bool user)
+    {
+        _stats.Skip(SkipReason.StackTrace);
+        _stats.StackTraces++;
+        _collecting = !_hasPending || !_lastEventLineWasPending ? StackKind.Discard : user ? StackKind.User : StackKind.Kernel;
+        _frameCount = 0;
+    }
+
+    private void StackFrame(ReadOnlySpan<byte> function)
+    {
+        _stats.Skip(SkipReason.StackTrace);
+        _stats.StackFrames++;
+        if (_collecting is StackKind.None or StackKind.Discard) return;
+        if (_frameCount == _frames.Length) Array.Resize(ref _frames, _frames.Length * 2);
+        _frames[_frameCount++] = _strings.Functions.Intern(function.Trim((byte)' '));
+    }
+
+    private void FinishStack()
+    {
+        if (_collecting == StackKind.None) return;
+        if (_frameCount > 0 && _collecting != StackKind.Discard)
+        {
+            int id = _strings.Stacks.Intern(_frames, _frameCount);
+            if (_collecting == StackKind.Kernel) _pending.KernelStack = id;
+            else _pending.UserStack = id;
+        }
+        _collecting = StackKind.None;
+        _frameCount = 0;
+    }
+
+    private void DetectFormat(ReadOnlySpan<byte> line)
+    {
+        _stats.Format = !line.IsEmpty && line[0] == '#' ? "ftrace"
+            : line.StartsWith("cpus="u8) || line.StartsWith("version ="u8) ? "trace-cmd-report"
+            : "trace_pipe";
+    }
+
+    private void HeaderLine(ReadOnlySpan<byte> line)
+    {
+        if (line.StartsWith("##### CPU "u8))
+        {
+            _stats.Skip(SkipReason.CpuBufferStarted);
+            return;
+        }
+        _stats.Skip(SkipReason.Header);
+        // "# entries-in-buffer/entries-written: A/B   #P:N"
+        const string key = "# entries-in-buffer/entries-written: ";
+        if (!line.StartsWith("# entries-in-buffer/entries-written: "u8)) return;
+        var rest = line[key.Length..];
+        int slash = rest.IndexOf((byte)'/');
+        int space = rest.IndexOf((byte)' ');
+        if (slash < 0) return;
+        if (space < 0) space = rest.Length;
+        if (Text.Utf8Number.TryParseDecimal(rest[..slash], out ulong inBuffer)
+            && space > slash && Text.Utf8Number.TryParseDecimal(rest[(slash + 1)..space], out ulong written))
+        {
+            _stats.HeaderEntriesInBuffer = (long)inBuffer;
+            _stats.HeaderEntriesWritten = (long)written;
+            if (written > inBuffer) _stats.LostEvents += (long)(written - inBuffer);
+        }
+        int p = rest.IndexOf("#P:"u8);
+        if (p >= 0 && Text.Utf8Number.TryParseDecimal(rest[(p + 3)..].Trim((byte)' '), out ulong cpus)) _stats.HeaderCpus = (int)cpus;
+    }
+
+    /// <summary>Lines that are neither events nor malformed: lost-event markers and trace-cmd headers.</summary>
+    private bool TryNonEventLine(ReadOnlySpan<byte> line)
+    {
+        // tracefs: "CPU:%d [LOST %lu EVENTS]"; trace-cmd: "CPU:%d [%lld EVENTS DROPPED]" or "CPU:%d [EVENTS DROPPED]".
+        if (line.StartsWith("CPU:"u8))
+        {
+            int open = line.IndexOf((byte)'[');
+            int close = line.LastIndexOf((byte)']');
+            if (open < 0 || close < open) return false;
+            var inner = line[(open + 1)..close];
+            if (inner.StartsWith("LOST "u8) && inner.EndsWith(" EVENTS"u8)
+                && Text.Utf8Number.TryParseDecimal(inner[5..^7], out ulong lost))
+            {
+                _stats.LostEvents += (long)lost;
+            }
+            else if (inner.EndsWith(" EVENTS DROPPED"u8) && Text.Utf8Number.TryParseDecimal(inner[..^15], out ulong dropped))
+            {
+                _stats.LostEvents += (long)dropped;
+            }
+            else if (!inner.SequenceEqual("EVENTS DROPPED"u8))
+            {
+                return false;
+            }
+            _stats.LostEventMarkers++;
+            _stats.Skip(SkipReason.LostEventsMarker);
+            return true;
+        }
+        if (line.StartsWith("cpus="u8) || line.StartsWith("version ="u8)
+            || (line.StartsWith("CPU "u8) && line.EndsWith(" is empty"u8)))
+        {
+            _stats.Skip(SkipReason.Header);
+            return true;
+        }
+        return false;
+    }
+
+    private void Malformed(ReadOnlySpan<byte> line, string reason)
+    {
+        _stats.AddMalformed(_stats.KeepsMoreDiagnostics
+            ? new ParseDiagnostic(_stats.Path, _lineNo, _lineOffset, reason, Excerpt(line))
+            : null);
+    }
+
+    /// <summary>The first 160 characters of a line, printable ASCII only, for a diagnostic.</summary>
+    internal static string Excerpt(ReadOnlySpan<byte> line)
+    {
+        int n = Math.Min(line.Length, 160);
+        var chars = new char[n];
+        for (int i = 0; i < n; i++)
+        {
+            byte b = line[i];
+            chars[i] = b is >= 0x20 and < 0x7f ? (char)b : '?';
+        }
+        return n < line.Length ? new string(chars) + "…" : new string(chars);
+    }
+}

@@ -1,0 +1,86 @@
+using System.Runtime.CompilerServices;
+using System.Text;
+
+namespace DmaReplay.Parsers.Model;
+
+/// <summary>
+/// Interns UTF-8 byte spans to dense integer ids. A lookup of a name seen before allocates
+/// nothing, so readers can name devices, tasks and functions per event on the hot path; only
+/// the first sight of a new name allocates its string.
+/// </summary>
+/// <remarks>Open addressing with linear probing over FNV-1a hashes; not thread-safe.</remarks>
+public sealed class Utf8InternTable
+{
+    private int[] _slots = new int[256]; // id + 1; 0 = empty
+    private int[] _hashes = new int[256];
+    private readonly List<byte[]> _bytes = [];
+    private readonly List<string> _strings = [];
+
+    public int Count => _strings.Count;
+
+    /// <summary>The string for an id returned by <see cref="Intern"/>.</summary>
+    public string this[int id] => _strings[id];
+
+    public IReadOnlyList<string> Strings => _strings;
+
+    public int Intern(string s) => Intern(Encoding.UTF8.GetBytes(s));
+
+    public int Intern(ReadOnlySpan<byte> name)
+    {
+        int hash = Hash(name);
+        int mask = _slots.Length - 1;
+        int i = hash & mask;
+        while (true)
+        {
+            int slot = _slots[i];
+            if (slot == 0) break;
+            if (_hashes[i] == hash && name.SequenceEqual(_bytes[slot - 1])) return slot - 1;
+            i = (i + 1) & mask;
+        }
+        int id = _strings.Count;
+        _bytes.Add(name.ToArray());
+        _strings.Add(Encoding.UTF8.GetString(name));
+        _slots[i] = id + 1;
+        _hashes[i] = hash;
+        if (_strings.Count * 2 > _slots.Length) Grow();
+        return id;
+    }
+
+    /// <summary>Looks a name up without adding it; -1 when unknown.</summary>
+    public int Find(ReadOnlySpan<byte> name)
+    {
+        int hash = Hash(name);
+        int mask = _slots.Length - 1;
+        for (int i = hash & mask; ; i = (i + 1) & mask)
+        {
+            int slot = _slots[i];
+            if (slot == 0) return -1;
+            if (_hashes[i] == hash && name.SequenceEqual(_bytes[slot - 1])) return slot - 1;
+        }
+    }
+
+    private void Grow()
+    {
+        var slots = new int[_slots.Length * 2];
+        var hashes = new int[slots.Length];
+        int mask = slots.Length - 1;
+        for (int j = 0; j < _slots.Length; j++)
+        {
+            if (_slots[j] == 0) continue;
+            int i = _hashes[j] & mask;
+            while (slots[i] != 0) i = (i + 1) & mask;
+            slots[i] = _slots[j];
+            hashes[i] = _hashes[j];
+        }
+        _slots = slots;
+        _hashes = hashes;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Hash(ReadOnlySpan<byte> s)
+    {
+        uint h = 2166136261;
+        foreach (byte b in s) h = (h ^ b) * 16777619;
+        return (int)(h ^ (h >> 15));
+    }
+}
