@@ -19,13 +19,21 @@ public sealed partial class FtraceTextReader
     /// <summary>The read window; a line longer than this is reported and skipped.</summary>
     public const int MaxLineLength = 1 << 20;
 
+    /// <summary>
+    /// Events held back for a stack that may still follow. Lines of different CPUs are merged by
+    /// timestamp, so another CPU's events can come between an event and its &lt;stack trace&gt;.
+    /// </summary>
+    private const int Lookback = 8;
+
     private readonly TraceStrings _strings;
     private readonly ITraceEventHandler _handler;
-    private DmaEvent _pending = new();
-    private DmaEvent _spare = new();
-    private bool _hasPending;
-    private bool _lastEventLineWasPending;
+    private readonly DmaEvent[] _queue = new DmaEvent[Lookback];
+    private readonly long[] _queueSeq = new long[Lookback];
+    private int _queueHead, _queueCount;
+    private long _eventLineSeq;
+    private long[] _lastSeqOnCpu = new long[8];
     private StackKind _collecting;
+    private int _stackTarget;
     private int[] _frames = new int[64];
     private int _frameCount;
 
@@ -40,6 +48,7 @@ public sealed partial class FtraceTextReader
     {
         _strings = strings;
         _handler = handler;
+        for (int i = 0; i < Lookback; i++) _queue[i] = new DmaEvent();
     }
 
     /// <summary>Reads one input to the end. Never throws for bad content or a read failure; both are recorded in the result.</summary>
@@ -47,8 +56,9 @@ public sealed partial class FtraceTextReader
     {
         _stats = new InputStatistics(inputName, inputIndex, _strings);
         _lineNo = 0;
-        _hasPending = false;
-        _lastEventLineWasPending = false;
+        _queueHead = _queueCount = 0;
+        _eventLineSeq = 0;
+        Array.Clear(_lastSeqOnCpu);
         _collecting = StackKind.None;
         _frameCount = 0;
         try
@@ -60,7 +70,7 @@ public sealed partial class FtraceTextReader
             _stats.MarkUnreadable($"read failed after line {_lineNo}: {ex.Message}");
         }
         FinishStack();
-        FlushPending();
+        while (_queueCount > 0) DispatchOldest();
         _stats.Lines = _lineNo;
         return _stats;
     }
@@ -83,7 +93,7 @@ public sealed partial class FtraceTextReader
                 int nl = window.IndexOf((byte)'\n');
                 if (nl < 0) break;
                 if (skippingLongLine) skippingLongLine = false;
-                else ProcessLine(window[..nl], bufBase + start, terminated: true);
+                else ProcessLine(window[..nl], bufBase + start);
                 start += nl + 1;
             }
             if (start > 0)
@@ -107,10 +117,18 @@ public sealed partial class FtraceTextReader
                 end = 0;
             }
         }
-        if (end > start && !skippingLongLine) ProcessLine(buf.AsSpan(start, end - start), bufBase + start, terminated: false);
+        if (end > start && !skippingLongLine)
+        {
+            // The kernel ends every line with '\n': a last line without one was cut off (a copy
+            // interrupted, a capture killed), and a cut "size=4096" would still parse as "size=40".
+            _lineNo++;
+            _lineOffset = bufBase + start;
+            FinishStack();
+            Malformed(buf.AsSpan(start, end - start), "last line is truncated (no newline at end of input)");
+        }
     }
 
-    private void ProcessLine(ReadOnlySpan<byte> line, long offset, bool terminated)
+    private void ProcessLine(ReadOnlySpan<byte> line, long offset)
     {
         _lineNo++;
         _lineOffset = offset;
@@ -133,25 +151,29 @@ public sealed partial class FtraceTextReader
             HeaderLine(line);
             return;
         }
-        var e = _spare;
+        if (_queueCount == Lookback) DispatchOldest();
+        var e = _queue[(_queueHead + _queueCount) % Lookback];
         if (TryParseContext(line, e, out int pos))
         {
-            EventLine(line, pos, e, terminated);
+            EventLine(line, pos, e);
             return;
         }
         if (TryNonEventLine(line)) return;
-        Malformed(line, terminated ? "not an ftrace event line" : "last line is truncated (no newline at end of input)");
+        Malformed(line, "not an ftrace event line");
     }
 
-    private void EventLine(ReadOnlySpan<byte> line, int pos, DmaEvent e, bool terminated)
+    private void EventLine(ReadOnlySpan<byte> line, int pos, DmaEvent e)
     {
         _stats.SeeTimestamp(e.TimestampNs);
         var rest = line[pos..];
         if (rest.StartsWith("<stack trace>"u8) || rest.StartsWith("<user stack trace>"u8))
         {
-            StackEntry(user: rest[1] == 'u');
+            StackEntry(e.Cpu, e.Pid, user: rest[1] == 'u');
             return;
         }
+        long seq = ++_eventLineSeq;
+        if (e.Cpu >= _lastSeqOnCpu.Length) Array.Resize(ref _lastSeqOnCpu, Math.Max(e.Cpu + 1, _lastSeqOnCpu.Length * 2));
+        _lastSeqOnCpu[e.Cpu] = seq;
         int colon = rest.IndexOf((byte)':');
         if (colon <= 0)
         {
@@ -161,11 +183,9 @@ public sealed partial class FtraceTextReader
         var name = rest[..colon];
         int body = colon + 1;
         while (body < rest.Length && rest[body] == ' ') body++; // trace-cmd pads the name column
-        FlushPending();
         int kind = EventNames.Find(name);
         if (kind < 0)
         {
-            _lastEventLineWasPending = false;
             _stats.CountOtherEvent(_strings.Text.Intern(name));
             return;
         }
@@ -173,31 +193,45 @@ public sealed partial class FtraceTextReader
         e.Position = new SourcePosition(_stats.Index, _lineNo, _lineOffset);
         if (!ParseBody(e, rest[body..]))
         {
-            _lastEventLineWasPending = false;
-            string reason = _failure ?? "malformed body";
-            Malformed(line, terminated ? $"{e.Kind.Name()}: {reason}" : $"{e.Kind.Name()}: {reason} (last line is truncated)");
+            Malformed(line, $"{e.Kind.Name()}: {_failure ?? "malformed body"}");
             return;
         }
         _stats.CountEvent(e.Kind);
-        (_pending, _spare) = (e, _pending);
-        _hasPending = true;
-        _lastEventLineWasPending = true;
+        _queueSeq[(_queueHead + _queueCount) % Lookback] = seq;
+        _queueCount++;
     }
 
-    private void FlushPending()
+    private void DispatchOldest()
     {
-        if (!_hasPending) return;
-        _hasPending = false;
-        _handler.OnEvent(_pending);
+        var e = _queue[_queueHead];
+        _queueHead = (_queueHead + 1) % Lookback;
+        _queueCount--;
+        _handler.OnEvent(e);
     }
 
-    /// <summary>A "&lt;stack trace&gt;" entry: its frames belong to the event line right before it.</summary>
-    private void StackEntry(bool user)
+    /// <summary>
+    /// A "&lt;stack trace&gt;" entry: its frames belong to the last event line of the same CPU and
+    /// task, when that line was a DMA event still held back; otherwise they are counted only.
+    /// </summary>
+    private void StackEntry(int cpu, int pid, bool user)
     {
         _stats.Skip(SkipReason.StackTrace);
         _stats.StackTraces++;
-        _collecting = !_hasPending || !_lastEventLineWasPending ? StackKind.Discard : user ? StackKind.User : StackKind.Kernel;
         _frameCount = 0;
+        _collecting = StackKind.Discard;
+        if (cpu >= _lastSeqOnCpu.Length) return;
+        long seq = _lastSeqOnCpu[cpu];
+        for (int i = _queueCount - 1; i >= 0; i--)
+        {
+            int slot = (_queueHead + i) % Lookback;
+            if (_queueSeq[slot] != seq) continue;
+            if (_queue[slot].Pid == pid)
+            {
+                _stackTarget = slot;
+                _collecting = user ? StackKind.User : StackKind.Kernel;
+            }
+            return;
+        }
     }
 
     private void StackFrame(ReadOnlySpan<byte> function)
@@ -215,8 +249,8 @@ public sealed partial class FtraceTextReader
         if (_frameCount > 0 && _collecting != StackKind.Discard)
         {
             int id = _strings.Stacks.Intern(_frames, _frameCount);
-            if (_collecting == StackKind.Kernel) _pending.KernelStack = id;
-            else _pending.UserStack = id;
+            if (_collecting == StackKind.Kernel) _queue[_stackTarget].KernelStack = id;
+            else _queue[_stackTarget].UserStack = id;
         }
         _collecting = StackKind.None;
         _frameCount = 0;
