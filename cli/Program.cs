@@ -1,12 +1,6 @@
-using System.CommandLine;
 using System.Globalization;
-using DmaReplay.Cli.Commands;
+using DmaReplay.Cli;
 
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
-
-var root = new RootCommand("DmaReplay: replay Linux DMA traces against an emulation of the kernel's DMA mapping stack.")
-{
-    CheckCommand.Create(),
-};
-return root.Parse(args).Invoke();
+return DmaReplayCommandLine.Invoke(args);

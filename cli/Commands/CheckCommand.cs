@@ -21,7 +21,7 @@ internal static class CheckCommand
         {
             traces, outDir, formats, json,
         };
-        command.SetAction(pr => Run(Console.Out, Console.Error,
+        command.SetAction(pr => Run(pr.InvocationConfiguration.Output, pr.InvocationConfiguration.Error,
             pr.GetValue(traces)!, pr.GetValue(outDir)!, pr.GetValue(formats)!, pr.GetValue(json)));
         return command;
     }
