@@ -16,16 +16,25 @@ internal static class CheckCommand
         var traces = CommonOptions.Traces();
         var outDir = CommonOptions.OutDir();
         var formats = CommonOptions.Formats();
-        var json = new Option<string?>("--json") { Description = "Also write summary.json to this path." };
+        var json = new Option<string?>("--json")
+        {
+            Description = "Write summary.json to this path. Alone, it is the only file written; with --out or --format, the reports are written too.",
+        };
         var command = new Command("check", "Parse DMA traces, account for every line, and report per input and per device.")
         {
             traces, outDir, formats, json,
         };
-        command.SetAction(pr => Run(pr.InvocationConfiguration.Output, pr.InvocationConfiguration.Error,
-            pr.GetValue(traces)!, pr.GetValue(outDir)!, pr.GetValue(formats)!, pr.GetValue(json)));
+        command.SetAction(pr =>
+        {
+            bool reportsAsked = pr.GetResult(outDir) is { Implicit: false } || pr.GetResult(formats) is { Implicit: false };
+            string? jsonPath = pr.GetValue(json);
+            return Run(pr.InvocationConfiguration.Output, pr.InvocationConfiguration.Error, pr.GetValue(traces)!,
+                pr.GetValue(outDir)!, jsonPath is not null && !reportsAsked ? "" : pr.GetValue(formats)!, jsonPath);
+        });
         return command;
     }
 
+    /// <param name="formats">Comma-separated exporter names; empty writes no reports into <paramref name="outDir"/>.</param>
     public static int Run(TextWriter stdout, TextWriter stderr, IReadOnlyList<string> traces, string outDir, string formats, string? jsonPath)
     {
         var exporters = new List<IReportExporter>();

@@ -98,6 +98,25 @@ public sealed class CheckCommandTests
     }
 
     [TestMethod]
+    public void JsonAloneWritesOnlyThatFile()
+    {
+        var dir = NewDir();
+        var json = Path.Combine(dir, "only.json");
+        var previous = Directory.GetCurrentDirectory();
+        Directory.SetCurrentDirectory(dir); // the default --out would land here
+        try
+        {
+            var (code, _, err) = Run("check", TestPaths.Traces("edge", "all-events.trace"), "--json", json);
+            Assert.AreEqual(0, code, err);
+        }
+        finally
+        {
+            Directory.SetCurrentDirectory(previous);
+        }
+        CollectionAssert.AreEqual(new[] { "only.json" }, Directory.GetFileSystemEntries(dir).Select(Path.GetFileName).ToArray());
+    }
+
+    [TestMethod]
     public void CompressedInputsGiveTheSameCountsAsPlainText()
     {
         var dir = NewDir();
