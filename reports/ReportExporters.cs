@@ -1,3 +1,5 @@
+using DmaReplay.Reports.Csv;
+using DmaReplay.Reports.Html;
 using DmaReplay.Reports.Json;
 
 namespace DmaReplay.Reports;
@@ -5,7 +7,7 @@ namespace DmaReplay.Reports;
 /// <summary>The exporters by --format name.</summary>
 public static class ReportExporters
 {
-    public static IReadOnlyList<IReportExporter> All { get; } = [new JsonExporter()];
+    public static IReadOnlyList<IReportExporter> All { get; } = [new JsonExporter(), new CsvExporter(), new HtmlExporter()];
 
     public static IReportExporter? Find(string format) =>
         All.FirstOrDefault(e => string.Equals(e.Format, format, StringComparison.OrdinalIgnoreCase));

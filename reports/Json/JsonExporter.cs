@@ -116,7 +116,7 @@ public sealed class JsonExporter : IReportExporter
         w.WriteString("severity", f.Severity.Key());
         w.WriteString("message", f.Message);
         w.WriteString("device", f.Device);
-        w.WriteString("dmaAddr", "0x" + f.DmaAddr.ToString("x"));
+        w.WriteString("dmaAddr", ReportText.Hex(f.DmaAddr));
         w.WriteNumber("size", f.Size);
         w.WriteString("direction", f.Direction);
         w.WriteString("input", f.Input);
