@@ -1,4 +1,5 @@
 using System.Reflection;
+using DmaReplay.Engine.Checks;
 using DmaReplay.Engine.Findings;
 using DmaReplay.Engine.Inputs;
 using DmaReplay.Engine.Summary;
@@ -10,24 +11,32 @@ using DmaReplay.Parsers.Model;
 namespace DmaReplay.Engine;
 
 /// <summary>
-/// One <c>check</c> run: reads every input as its own trace (its own devices and live mappings)
-/// and builds the <see cref="RunSummary"/> the reports render.
+/// One <c>check</c> run: reads every input as its own trace (its own devices, live mappings and
+/// dma-debug state), runs the misuse checks on it, and builds the <see cref="RunSummary"/> the
+/// reports render.
 /// </summary>
-public sealed class CheckRun
+public sealed class CheckRun(CheckOptions options)
 {
+    public CheckRun() : this(new CheckOptions()) { }
+
     public static ToolInfo Tool { get; } = new("dmareplay",
         typeof(CheckRun).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0");
 
     public TraceStrings Strings { get; } = new();
 
+    /// <summary>Findings dropped by the suppression list.</summary>
+    public long Suppressed { get; private set; }
+
     public RunSummary Run(IReadOnlyList<ResolvedInput> inputs)
     {
         var inputSummaries = new List<InputSummary>();
         var devices = new List<DeviceSummary>();
+        var findings = new List<Finding>();
         for (int i = 0; i < inputs.Count; i++)
         {
             var input = inputs[i];
             var builder = new TraceSummaryBuilder();
+            var checker = new MisuseChecker(options, Strings, input.DisplayPath);
             InputStatistics stats;
             if (input.Error is not null)
             {
@@ -38,17 +47,22 @@ public sealed class CheckRun
                 try
                 {
                     using var stream = TraceInputStream.Open(input.OpenPath, out _);
-                    stats = new FtraceTextReader(Strings, builder).Read(stream, input.DisplayPath, i);
+                    stats = new FtraceTextReader(Strings, new EventFanout(builder, checker)).Read(stream, input.DisplayPath, i);
                 }
                 catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
                 {
                     stats = Unreadable(input, i, ex.Message);
                 }
             }
+            checker.Finish(builder.Devices);
+            findings.AddRange(checker.Findings);
+            Suppressed += checker.Suppressed;
             inputSummaries.Add(Summarize(stats));
             devices.AddRange(builder.Devices.Select(d => Summarize(input.DisplayPath, d)));
         }
-        return new RunSummary(Tool, inputSummaries, devices, [], []);
+        var counts = findings.GroupBy(f => f.Rule).OrderBy(g => g.Key, StringComparer.Ordinal)
+            .Select(g => KeyValuePair.Create(g.Key, (long)g.Count())).ToList();
+        return new RunSummary(Tool, inputSummaries, devices, findings, counts);
     }
 
     private InputStatistics Unreadable(ResolvedInput input, int index, string reason)

@@ -13,4 +13,16 @@ public static class ReportExporters
         All.FirstOrDefault(e => string.Equals(e.Format, format, StringComparison.OrdinalIgnoreCase));
 
     public static string Names => string.Join(", ", All.Select(e => e.Format));
+
+    /// <summary>"json,csv" → exporters, once each; an unknown name is a <see cref="FormatException"/>.</summary>
+    public static List<IReportExporter> Parse(string formats)
+    {
+        var result = new List<IReportExporter>();
+        foreach (var name in formats.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var exporter = Find(name) ?? throw new FormatException($"unknown report format '{name}' (known: {Names})");
+            if (!result.Contains(exporter)) result.Add(exporter);
+        }
+        return result;
+    }
 }

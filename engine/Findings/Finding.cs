@@ -32,4 +32,8 @@ public sealed record Finding(
     string Task,
     RelatedEvent? Related,
     IReadOnlyList<string> Stack,
-    IReadOnlyList<string> RelatedStack);
+    IReadOnlyList<string> RelatedStack)
+{
+    /// <summary>The driver frame of <see cref="Stack"/> (see <see cref="CallSites"/>); empty without a stack.</summary>
+    public string CallSite => CallSites.Of(Stack);
+}

@@ -2,7 +2,7 @@ namespace DmaReplay.Engine.Summary;
 
 /// <summary>
 /// A time series of a level (live mappings, slots in use) in a fixed number of buckets, each
-/// holding the maximum level within it. When time runs past the last bucket, neighbouring
+/// holding the maximum and the minimum level within it. When time runs past the last bucket, neighbouring
 /// buckets merge and the width doubles, so memory stays constant whatever the trace length and
 /// the peak is never lost.
 /// </summary>
@@ -12,6 +12,7 @@ public sealed class DownsampledSeries
     private const long InitialWidthNs = 1_000; // 1 µs
 
     private readonly long[] _max;
+    private readonly long[] _min;
     private readonly long _origin;
     private long _width = InitialWidthNs;
     private int _filled;
@@ -22,6 +23,7 @@ public sealed class DownsampledSeries
         if (capacity < 2 || (capacity & 1) != 0) throw new ArgumentOutOfRangeException(nameof(capacity), "capacity must be even and at least 2");
         _origin = originNs;
         _max = new long[capacity];
+        _min = new long[capacity];
     }
 
     public long OriginNs => _origin;
@@ -39,29 +41,36 @@ public sealed class DownsampledSeries
         }
         idx = Math.Max(idx, _filled - 1); // a slightly older timestamp (another CPU) lands in the current bucket
         if (idx < 0) idx = 0;
-        for (long i = _filled; i <= idx; i++) _max[i] = _current;
+        for (long i = _filled; i <= idx; i++) _max[i] = _min[i] = _current;
         _filled = (int)Math.Max(_filled, idx + 1);
         if (value > _max[idx]) _max[idx] = value;
+        if (value < _min[idx]) _min[idx] = value;
         _current = value;
     }
 
     private void Halve()
     {
         int half = _max.Length / 2;
-        for (int i = 0; i < half; i++) _max[i] = Math.Max(_max[2 * i], _max[2 * i + 1]);
+        for (int i = 0; i < half; i++)
+        {
+            bool second = 2 * i + 1 < _filled;
+            _max[i] = second ? Math.Max(_max[2 * i], _max[2 * i + 1]) : _max[2 * i];
+            _min[i] = second ? Math.Min(_min[2 * i], _min[2 * i + 1]) : _min[2 * i];
+        }
         Array.Clear(_max, half, half);
+        Array.Clear(_min, half, half);
         _filled = (_filled + 1) / 2;
         _width *= 2;
     }
 
-    /// <summary>The buckets so far: start time and the maximum level within each.</summary>
+    /// <summary>The buckets so far: start time and the maximum and minimum level within each.</summary>
     public IReadOnlyList<SeriesPoint> Points()
     {
         var points = new SeriesPoint[_filled];
-        for (int i = 0; i < _filled; i++) points[i] = new SeriesPoint(_origin + i * _width, _max[i]);
+        for (int i = 0; i < _filled; i++) points[i] = new SeriesPoint(_origin + i * _width, _max[i], _min[i]);
         return points;
     }
 }
 
 /// <summary>One bucket of a <see cref="DownsampledSeries"/>.</summary>
-public readonly record struct SeriesPoint(long TimeNs, long Max);
+public readonly record struct SeriesPoint(long TimeNs, long Max, long Min);

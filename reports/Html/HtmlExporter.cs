@@ -73,8 +73,8 @@ public sealed class HtmlExporter : IReportExporter
     private static string? Seconds(long? ns) => ns is { } v ? (v / 1_000_000_000m).ToString("F6", Inv) : null;
 
     /// <summary>
-    /// Findings grouped by rule, device and first stack frame: one row per distinct bug site,
-    /// in the order the sites first appear, with the first occurrence as the example.
+    /// Findings grouped by rule, device and call site (<see cref="FindingGroups"/>): one row per
+    /// distinct bug site, with the first occurrence as the example.
     /// </summary>
     private static void WriteFindings(Html html, RunSummary summary)
     {
@@ -84,16 +84,15 @@ public sealed class HtmlExporter : IReportExporter
             html.Element("p", "No findings.", "muted").Raw("</section>\n");
             return;
         }
-        var groups = summary.Findings
-            .GroupBy(f => (f.Rule, f.Device, Frame: f.Stack.Count > 0 ? f.Stack[0] : ""))
+        var groups = FindingGroups.Of(summary.Findings)
             .Select(g => (IReadOnlyList<Cell>)
             [
-                g.Key.Rule, g.First().Severity.Key(), g.Key.Device, g.Key.Frame, (long)g.Count(),
-                g.First().Input + ":" + g.First().Line.ToString(Inv), g.First().Message,
+                g.Rule, g.Severity.Key(), g.Device, g.CallSite, (long)g.Count,
+                g.First.Input + ":" + g.First.Line.ToString(Inv), g.First.Message,
             ]).ToList();
         html.Table(new ReportTable("finding-groups",
             [
-                Text("rule", "Rule"), Text("severity", "Severity"), Text("device", "Device"), Text("frame", "First stack frame"),
+                Text("rule", "Rule"), Text("severity", "Severity"), Text("device", "Device"), Text("callsite", "Call site"),
                 Number("count", "Count"), Text("first", "First at"), Text("message", "Message (first)"),
             ], groups));
         if (summary.FindingCounts.Count > 0)

@@ -1,0 +1,63 @@
+using System.Globalization;
+using DmaReplay.Engine.Summary;
+using DmaReplay.Parsers.Model;
+
+namespace DmaReplay.Engine.Checks;
+
+public sealed partial class MisuseChecker
+{
+    /// <summary>Windows of the trace whose floors leak-growth compares.</summary>
+    public const int GrowthWindows = 8;
+    /// <summary>leak-growth needs the last floor at least this much above the first …</summary>
+    public const long GrowthMinimumRise = 32;
+
+    /// <summary>
+    /// End of the input: every mapping still live is a leak-at-end finding (one per map call, at
+    /// the line that mapped it, with its age), then leak-growth per device.
+    /// </summary>
+    public void Finish(IEnumerable<DeviceActivity> devices)
+    {
+        var live = _hash.All().GroupBy(e => e.MapCall)
+            .Select(g => (First: g.OrderBy(e => e.Segment).First(), Size: g.Aggregate(0UL, (s, e) => s + e.Size), Segments: g.Count()))
+            .OrderBy(x => x.First.Origin.Line).ThenBy(x => x.First.MapCall);
+        foreach (var (first, size, segments) in live)
+        {
+            double age = (_lastTimestampNs - first.Origin.TimestampNs) / 1e9;
+            string seg = first.Type == DebugEntryType.Sg ? $" [segments={segments}]" : "";
+            Report(Rules.LeakAtEnd, string.Create(CultureInfo.InvariantCulture,
+                $"still mapped when the trace ends [device address={Hex16(first.DevAddr)}] [size={size} bytes]{seg} [mapped with {first.Direction.KernelName()}] [mapped as {first.Type.Name()}] [age={age:F6} s]"),
+                null, first.Origin, first.Device, first.DevAddr, size, first.Direction, null);
+        }
+        foreach (var d in devices) LeakGrowth(d);
+    }
+
+    /// <summary>
+    /// A leak shows as a rising floor: ring buffers refill and stay level, leaked mappings never
+    /// come back. The trace is cut into <see cref="GrowthWindows"/> equal windows; the floor of a
+    /// window is the fewest live mappings within it. Growth: every floor at least the one before,
+    /// the last at least twice the first and at least <see cref="GrowthMinimumRise"/> higher.
+    /// </summary>
+    private void LeakGrowth(DeviceActivity d)
+    {
+        var points = d.LiveMappingsOverTime.Points();
+        if (points.Count < GrowthWindows) return;
+        var floors = new long[GrowthWindows];
+        for (int w = 0; w < GrowthWindows; w++)
+        {
+            int from = w * points.Count / GrowthWindows, to = (w + 1) * points.Count / GrowthWindows;
+            long min = long.MaxValue;
+            for (int i = from; i < to; i++) min = Math.Min(min, points[i].Min);
+            floors[w] = min;
+        }
+        for (int w = 1; w < GrowthWindows; w++)
+        {
+            if (floors[w] < floors[w - 1]) return;
+        }
+        long first = floors[0], last = floors[^1];
+        if (last - first < GrowthMinimumRise || last < 2 * first) return;
+        var at = new EventOrigin(_hash.All().FirstOrDefault()?.Origin.Input ?? 0, 0, _lastTimestampNs, -1, -1, -1, -1);
+        Report(Rules.LeakGrowth,
+            $"live mappings keep rising: the floor of each eighth of the trace is {string.Join(", ", floors)} [peak={d.PeakLiveMappings}]",
+            null, at, d.Device, 0, d.LiveBytes, DmaDirection.None, null);
+    }
+}

@@ -1,0 +1,123 @@
+using DmaReplay.Parsers.Model;
+
+namespace DmaReplay.Engine.Checks;
+
+public sealed partial class MisuseChecker
+{
+    private readonly ReleasedMappings _releasedSg = new();
+
+    /// <summary>check_unmap: exact best-fit lookup, then size, type, CPU address, sg count and direction, then release.</summary>
+    private void CheckUnmap(in DebugRef r, DmaEvent e)
+    {
+        var entry = _hash.FindExact(r);
+        if (entry is null)
+        {
+            UnmapOfNothing(r, e);
+            return;
+        }
+        string addr = Hex16(r.DevAddr);
+        if (r.Size != entry.Size)
+        {
+            Report(Rules.UnmapSizeMismatch,
+                $"device driver frees DMA memory with different size [device address={addr}] [map size={entry.Size} bytes] [unmap size={r.Size} bytes]",
+                e, r.DevAddr, r.Size, r.Direction, entry.Origin);
+        }
+        if (r.Type != entry.Type)
+        {
+            Report(Rules.UnmapTypeMismatch,
+                $"device driver frees DMA memory with wrong function [device address={addr}] [size={r.Size} bytes] [mapped as {entry.Type.Name()}] [unmapped as {r.Type.Name()}]",
+                e, r.DevAddr, r.Size, r.Direction, entry.Origin);
+        }
+        else if (entry.Type is DebugEntryType.Coherent or DebugEntryType.Noncoherent && r.PhysAddr != entry.PhysAddr)
+        {
+            Report(Rules.FreeCpuAddressMismatch,
+                $"device driver frees DMA memory with different CPU address [device address={addr}] [size={r.Size} bytes] [cpu alloc address={Hex16(entry.PhysAddr)}] [cpu free address={Hex16(r.PhysAddr)}]",
+                e, r.DevAddr, r.Size, r.Direction, entry.Origin);
+        }
+        if (r.SgCallEnts != 0 && r.Type == DebugEntryType.Sg && r.SgCallEnts != entry.SgCallEnts)
+        {
+            Report(Rules.SgNentsMismatch,
+                $"device driver frees DMA sg list with different entry count [map count={entry.SgCallEnts}] [unmap count={r.SgCallEnts}]",
+                e, r.DevAddr, r.Size, r.Direction, entry.Origin);
+        }
+        if (r.Direction != entry.Direction)
+        {
+            Report(Rules.UnmapDirectionMismatch,
+                $"device driver frees DMA memory with different direction [device address={addr}] [size={r.Size} bytes] [mapped with {entry.Direction.KernelName()}] [unmapped with {r.Direction.KernelName()}]",
+                e, r.DevAddr, r.Size, r.Direction, entry.Origin);
+        }
+        Release(entry, e);
+    }
+
+    private void Release(DebugEntry entry, DmaEvent e)
+    {
+        if (entry.TracksCacheline) _cachelines.Remove(entry);
+        if (entry.Type == DebugEntryType.Sg && e.Kind != DmaEventKind.DmaUnmapSg)
+            _sgLists.Forget(entry.Device, entry.PhysAddr, entry.MapCall);
+        _released.Add(entry.Device, entry.DevAddr, EventOrigin.Of(e), entry.Origin);
+        _hash.Remove(entry);
+    }
+
+    /// <summary>
+    /// No entry: dma-debug says "not allocated" (or "invalid" for the error handle). We say which:
+    /// released before (double unmap), live on another device, or never mapped.
+    /// </summary>
+    private void UnmapOfNothing(in DebugRef r, DmaEvent e)
+    {
+        string tail = $"[device address={Hex16(r.DevAddr)}] [size={r.Size} bytes]";
+        if (r.DevAddr == DmaAddress.MappingError)
+        {
+            Report(Rules.MapErrorHandleUsed,
+                "device driver tries to free an invalid DMA memory address (DMA_MAPPING_ERROR: the map failed and its handle was released)",
+                e, r.DevAddr, r.Size, r.Direction, _lastFailedMap.TryGetValue(r.Device, out var failed) ? failed : null);
+            return;
+        }
+        if (_released.TryGet(r.Device, r.DevAddr, out var rel))
+        {
+            Report(Rules.DoubleUnmap,
+                $"device driver tries to free DMA memory it has not allocated {tail}: already released at line {rel.ReleasedAt.Line} (mapped at line {rel.MappedAt.Line})",
+                e, r.DevAddr, r.Size, r.Direction, rel.ReleasedAt);
+            return;
+        }
+        if (_hash.FindOnOtherDevice(r.DevAddr, r.Device) is { } other)
+        {
+            Report(Rules.UnmapWrongDevice,
+                $"device driver tries to free DMA memory it has not allocated {tail}: the address is mapped on {_strings.Device(other.Device)} (line {other.Origin.Line})",
+                e, r.DevAddr, r.Size, r.Direction, other.Origin);
+            return;
+        }
+        Report(Rules.UnmapNotMapped, $"device driver tries to free DMA memory it has not allocated {tail}", e, r.DevAddr, r.Size, r.Direction, null);
+    }
+
+    /// <summary>
+    /// debug_dma_unmap_sg over the nelems the unmap passed: entry 0 decides how many were mapped,
+    /// and each entry goes through check_unmap with the DMA address its map stored.
+    /// </summary>
+    private void UnmapSg(DmaEvent e)
+    {
+        var phys = e.PhysAddrs;
+        var list = _sgLists.Take(e);
+        if (list is null)
+        {
+            ulong first = phys.IsEmpty ? 0 : phys[0];
+            string what = $"device driver unmaps an sg list it has not mapped [first phys address={Hex16(first)}] [nents={phys.Length}]";
+            if (_releasedSg.TryGet(e.Device, first, out var rel))
+                Report(Rules.DoubleUnmap, $"{what}: already unmapped at line {rel.ReleasedAt.Line} (mapped at line {rel.MappedAt.Line})",
+                    e, first, 0, e.Direction, rel.ReleasedAt);
+            else
+                Report(Rules.UnmapNotMapped, what, e, first, 0, e.Direction, null);
+            return;
+        }
+        _releasedSg.Add(e.Device, phys[0], EventOrigin.Of(e), list.Origin);
+        int nelems = phys.Length;
+        int mapped = 0;
+        for (int i = 0; i < nelems; i++)
+        {
+            if (mapped != 0 && i >= mapped) break;
+            var r = new DebugRef(e.Device, i < list.Dma.Length ? list.Dma[i] : DmaAddress.MappingError,
+                i < list.Lengths.Length ? list.Lengths[i] : 0, DebugEntryType.Sg, e.Direction, nelems, phys[i]);
+            if (i == 0) mapped = _hash.FindExact(r)?.SgMappedEnts ?? 0;
+            CheckUnmap(r, e);
+        }
+    }
+}

@@ -1,0 +1,93 @@
+using DmaReplay.Parsers.Model;
+
+namespace DmaReplay.Engine.Checks;
+
+public sealed partial class MisuseChecker
+{
+    /// <summary>check_sync: containing lookup, then size and the direction rules; sync never changes state.</summary>
+    private void CheckSync(in DebugRef r, DmaEvent e, bool toCpu)
+    {
+        var entry = _hash.FindContaining(r);
+        string addr = Hex16(r.DevAddr);
+        if (entry is null)
+        {
+            SyncOfNothing(r, e);
+            return;
+        }
+        if (r.Size > entry.Size)
+        {
+            Report(Rules.SyncOutOfBounds,
+                $"device driver syncs DMA memory outside allocated range [device address={Hex16(entry.DevAddr)}] [allocation size={entry.Size} bytes] [sync offset+size={r.Size}]",
+                e, r.DevAddr, r.Size, r.Direction, entry.Origin);
+        }
+        if (entry.Direction == DmaDirection.Bidirectional) return;
+        string dirs = $"[device address={addr}] [size={entry.Size} bytes] [mapped with {entry.Direction.KernelName()}] [synced with {r.Direction.KernelName()}]";
+        if (r.Direction != entry.Direction)
+            Report(Rules.SyncDirectionMismatch, $"device driver syncs DMA memory with different direction {dirs}", e, r.DevAddr, r.Size, r.Direction, entry.Origin);
+        if (toCpu && entry.Direction != DmaDirection.FromDevice && r.Direction != DmaDirection.ToDevice)
+            Report(Rules.SyncDirectionMismatch, $"device driver syncs device read-only DMA memory for cpu {dirs}", e, r.DevAddr, r.Size, r.Direction, entry.Origin);
+        if (!toCpu && entry.Direction != DmaDirection.ToDevice && r.Direction != DmaDirection.FromDevice)
+            Report(Rules.SyncDirectionMismatch, $"device driver syncs device write-only DMA memory to device {dirs}", e, r.DevAddr, r.Size, r.Direction, entry.Origin);
+        if (r.SgCallEnts != 0 && r.Type == DebugEntryType.Sg && r.SgCallEnts != entry.SgCallEnts)
+        {
+            Report(Rules.SgNentsMismatch,
+                $"device driver syncs DMA sg list with different entry count [map count={entry.SgCallEnts}] [sync count={r.SgCallEnts}]",
+                e, r.DevAddr, r.Size, r.Direction, entry.Origin);
+        }
+    }
+
+    /// <summary>
+    /// The kernel says "not allocated" for every failed containing lookup, overruns included. We
+    /// tell an overrun of a live mapping (sync-out-of-bounds) from memory not mapped at all.
+    /// </summary>
+    private void SyncOfNothing(in DebugRef r, DmaEvent e)
+    {
+        string tail = $"[device address={Hex16(r.DevAddr)}] [size={r.Size} bytes]";
+        if (r.DevAddr == DmaAddress.MappingError)
+        {
+            Report(Rules.MapErrorHandleUsed, $"device driver syncs an invalid DMA memory address (DMA_MAPPING_ERROR) {tail}",
+                e, r.DevAddr, r.Size, r.Direction, _lastFailedMap.TryGetValue(r.Device, out var failed) ? failed : null);
+            return;
+        }
+        var start = _hash.FindContaining(r with { Size = 1 });
+        if (start is not null)
+        {
+            Report(Rules.SyncOutOfBounds,
+                $"device driver syncs DMA memory outside allocated range [device address={Hex16(start.DevAddr)}] [allocation size={start.Size} bytes] [sync offset+size={r.DevAddr - start.DevAddr + r.Size}]",
+                e, r.DevAddr, r.Size, r.Direction, start.Origin);
+            return;
+        }
+        var released = _released.TryGet(r.Device, r.DevAddr, out var rel) ? rel.ReleasedAt : (EventOrigin?)null;
+        Report(Rules.SyncNotMapped,
+            $"device driver tries to sync DMA memory it has not allocated {tail}" + (released is { } x ? $": released at line {x.Line}" : ""),
+            e, r.DevAddr, r.Size, r.Direction, released);
+    }
+
+    /// <summary>
+    /// debug_dma_sync_sg_for_cpu/_device: entry 0's map decides how many entries are checked. When
+    /// entry 0 is unknown the kernel checks nothing; we report the sync of an unmapped list.
+    /// </summary>
+    private void SyncSg(DmaEvent e)
+    {
+        bool toCpu = e.Kind == DmaEventKind.DmaSyncSgForCpu;
+        var dma = e.DmaAddrs;
+        var len = e.Lengths;
+        int nelems = dma.Length;
+        int mapped = 0;
+        for (int i = 0; i < nelems; i++)
+        {
+            var r = new DebugRef(e.Device, dma[i], len[i], DebugEntryType.Sg, e.Direction, nelems, 0);
+            if (i == 0)
+            {
+                mapped = _hash.FindExact(r)?.SgMappedEnts ?? 0;
+                if (mapped == 0)
+                {
+                    SyncOfNothing(r, e);
+                    return;
+                }
+            }
+            if (i >= mapped) break;
+            CheckSync(r, e, toCpu);
+        }
+    }
+}
