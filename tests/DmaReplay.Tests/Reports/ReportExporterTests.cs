@@ -67,7 +67,7 @@ public sealed class ReportExporterTests
         Assert.Contains("Not drawn, no mappings: 0000:00:1f.2", html);
         Assert.Contains("<circle", html, "a single series point gets a marker");
         // Two unmap-without-map findings share device and innermost frame: one row, count 2.
-        Assert.Contains("<td>unmap-without-map</td><td>warning</td><td>&lt;script&gt;alert(1)&lt;/script&gt;</td><td>dma_unmap_page_attrs</td><td class=\"num\">2</td>", html);
+        Assert.Contains("<td>unmap-without-map</td><td>warning</td><td>&lt;script&gt;alert(1)&lt;/script&gt;</td><td>nvme_unmap_data</td><td class=\"num\">2</td>", html);
         Assert.Contains("Could not read this input: No such file or directory", html);
         Assert.Contains("traces/nvme &amp; net.txt:17", html);
     }
