@@ -10,6 +10,8 @@ public sealed partial class MisuseChecker
     public const int GrowthWindows = 8;
     /// <summary>leak-growth needs the last floor at least this much above the first …</summary>
     public const long GrowthMinimumRise = 32;
+    /// <summary>… and the floor to rise from one window to the next at least this often (of 7).</summary>
+    public const int GrowthMinimumRisingSteps = 5;
 
     /// <summary>
     /// End of the input: every mapping still live is a leak-at-end finding (one per map call, at
@@ -34,8 +36,9 @@ public sealed partial class MisuseChecker
     /// <summary>
     /// A leak shows as a rising floor: ring buffers refill and stay level, leaked mappings never
     /// come back. The trace is cut into <see cref="GrowthWindows"/> equal windows; the floor of a
-    /// window is the fewest live mappings within it. Growth: every floor at least the one before,
-    /// the last at least twice the first and at least <see cref="GrowthMinimumRise"/> higher.
+    /// window is the fewest live mappings within it. Growth: no floor below the one before, a rise
+    /// in at least <see cref="GrowthMinimumRisingSteps"/> of the 7 steps (a ring filling once at
+    /// start-up rises in one), and the last floor at least <see cref="GrowthMinimumRise"/> above the first.
     /// </summary>
     private void LeakGrowth(DeviceActivity d)
     {
@@ -49,12 +52,13 @@ public sealed partial class MisuseChecker
             for (int i = from; i < to; i++) min = Math.Min(min, points[i].Min);
             floors[w] = min;
         }
+        int rising = 0;
         for (int w = 1; w < GrowthWindows; w++)
         {
             if (floors[w] < floors[w - 1]) return;
+            if (floors[w] > floors[w - 1]) rising++;
         }
-        long first = floors[0], last = floors[^1];
-        if (last - first < GrowthMinimumRise || last < 2 * first) return;
+        if (rising < GrowthMinimumRisingSteps || floors[^1] - floors[0] < GrowthMinimumRise) return;
         var at = new EventOrigin(_hash.All().FirstOrDefault()?.Origin.Input ?? 0, 0, _lastTimestampNs, -1, -1, -1, -1);
         Report(Rules.LeakGrowth,
             $"live mappings keep rising: the floor of each eighth of the trace is {string.Join(", ", floors)} [peak={d.PeakLiveMappings}]",
