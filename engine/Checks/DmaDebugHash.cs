@@ -96,6 +96,34 @@ internal sealed class DmaDebugHash
         return matches == 1 ? best : null;
     }
 
+    /// <summary>How many entries of the device contain the reference range, over the buckets <see cref="FindContaining"/> walks.</summary>
+    public int CountContaining(in DebugRef r)
+    {
+        int n = 0;
+        ulong addr = r.DevAddr;
+        ulong limit = Math.Min((ulong)HashSize, (r.DevAddr >> HashFnShift) + 1);
+        for (ulong i = 0; i < limit; i++, addr -= 1UL << HashFnShift)
+        {
+            for (var e = _head[Bucket(addr)]; e is not null; e = e.Next)
+            {
+                if (e.Device == r.Device && e.DevAddr <= r.DevAddr && e.DevAddr + e.Size >= r.DevAddr + r.Size) n++;
+            }
+            if (n > 0) return n;
+        }
+        return n;
+    }
+
+    /// <summary>How many entries of the device sit at exactly this address.</summary>
+    public int CountExact(in DebugRef r)
+    {
+        int n = 0;
+        for (var e = _head[Bucket(r.DevAddr)]; e is not null; e = e.Next)
+        {
+            if (e.Device == r.Device && e.DevAddr == r.DevAddr) n++;
+        }
+        return n;
+    }
+
     /// <summary>A live entry of another device at exactly this address (not a kernel lookup: our unmap-wrong-device rule).</summary>
     public DebugEntry? FindOnOtherDevice(ulong devAddr, int device)
     {

@@ -86,7 +86,9 @@ public sealed partial class MisuseChecker
                 e, r.DevAddr, r.Size, r.Direction, other.Origin);
             return;
         }
-        Report(Rules.UnmapNotMapped, $"device driver tries to free DMA memory it has not allocated {tail}", e, r.DevAddr, r.Size, r.Direction, null);
+        int ambiguous = _hash.CountExact(r);
+        string why = ambiguous > 1 ? $": {ambiguous} live mappings share this address and none fits exactly, so dma-debug's best fit finds none" : "";
+        Report(Rules.UnmapNotMapped, $"device driver tries to free DMA memory it has not allocated {tail}{why}", e, r.DevAddr, r.Size, r.Direction, null);
     }
 
     /// <summary>

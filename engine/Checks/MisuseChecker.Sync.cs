@@ -57,10 +57,11 @@ public sealed partial class MisuseChecker
                 e, r.DevAddr, r.Size, r.Direction, start.Origin);
             return;
         }
+        int ambiguous = _hash.CountContaining(r);
         var released = _released.TryGet(r.Device, r.DevAddr, out var rel) ? rel.ReleasedAt : (EventOrigin?)null;
-        Report(Rules.SyncNotMapped,
-            $"device driver tries to sync DMA memory it has not allocated {tail}" + (released is { } x ? $": released at line {x.Line}" : ""),
-            e, r.DevAddr, r.Size, r.Direction, released);
+        string why = ambiguous > 1 ? $": {ambiguous} live mappings contain it and none fits exactly, so dma-debug's best fit finds none"
+            : released is { } x ? $": released at line {x.Line}" : "";
+        Report(Rules.SyncNotMapped, $"device driver tries to sync DMA memory it has not allocated {tail}{why}", e, r.DevAddr, r.Size, r.Direction, released);
     }
 
     /// <summary>
