@@ -11,6 +11,7 @@ public static class DmaReplayCommandLine
         new("DmaReplay: replay Linux DMA traces against an emulation of the kernel's DMA mapping stack.")
         {
             CheckCommand.Create(),
+            SynthCommand.Create(),
         };
 
     /// <summary>Parses and runs; a command-line error exits with <see cref="ReturnCode.UsageOrInputError"/>, not System.CommandLine's 1.</summary>

@@ -1,0 +1,102 @@
+using System.CommandLine;
+using System.Globalization;
+using System.IO.Compression;
+using DmaReplay.Cli.Common;
+using DmaReplay.Engine.Synthesis;
+
+namespace DmaReplay.Cli.Commands;
+
+/// <summary><c>dmareplay synth</c>: write a synthetic Linux 6.12 ftrace text trace of correct DMA traffic.</summary>
+internal static class SynthCommand
+{
+    public static Command Create()
+    {
+        var events = new Option<long>("--events", "-n")
+        {
+            Description = "Event lines to write (the header's entries-in-buffer).",
+            DefaultValueFactory = _ => 100_000,
+        };
+        var seed = new Option<int>("--seed", "-s")
+        {
+            Description = "Seed of the random traffic; the same seed gives the same bytes.",
+            DefaultValueFactory = _ => 1,
+        };
+        var output = new Option<string>("--output", "-o")
+        {
+            Description = "File to write (gzip-compressed when it ends in .gz; - for standard output).",
+            Required = true,
+        };
+        var mix = new Option<string?>("--mix")
+        {
+            Description = "Share of new work per device, e.g. nvme=0.55,nic=0.3,virtio=0.15 (unnamed devices get 0).",
+        };
+        var cpus = new Option<int>("--cpus")
+        {
+            Description = "CPUs of the traced machine.",
+            DefaultValueFactory = _ => 2,
+        };
+        var command = new Command("synth", "Write a synthetic tracefs 'trace' file (Linux 6.12.117 format) of correct NVMe, e1000e and virtio-net DMA traffic.")
+        {
+            events, seed, output, mix, cpus,
+        };
+        command.SetAction(pr => Run(pr.InvocationConfiguration.Output, pr.InvocationConfiguration.Error,
+            pr.GetValue(events), pr.GetValue(seed), pr.GetValue(output)!, pr.GetValue(mix), pr.GetValue(cpus)));
+        return command;
+    }
+
+    public static int Run(TextWriter stdout, TextWriter stderr, long events, int seed, string output, string? mix, int cpus)
+    {
+        var devices = DeviceMix.Default;
+        if (mix is not null && !DeviceMix.TryParse(mix, out devices, out var mixError))
+        {
+            stderr.WriteLine($"error: --mix: {mixError}");
+            return (int)ReturnCode.UsageOrInputError;
+        }
+        var options = new SynthOptions { Events = events, Seed = seed, Devices = devices, Cpus = cpus };
+        var invalid = options.Validate();
+        if (invalid is not null)
+        {
+            stderr.WriteLine($"error: {invalid}");
+            return (int)ReturnCode.UsageOrInputError;
+        }
+
+        SynthReport report;
+        var messages = stdout;
+        if (output == "-")
+        {
+            report = TraceSynthesizer.Write(options, stdout);
+            messages = stderr; // the trace owns standard output
+        }
+        else
+        {
+            // Written next to the target and renamed at the end, so an interrupted run leaves no half trace.
+            var temp = output + ".partial";
+            try
+            {
+                var dir = Path.GetDirectoryName(Path.GetFullPath(output));
+                if (dir is not null) Directory.CreateDirectory(dir);
+                using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
+                using (var stream = output.EndsWith(".gz", StringComparison.OrdinalIgnoreCase)
+                    ? new GZipStream(file, CompressionLevel.Fastest) : (Stream)file)
+                {
+                    report = TraceSynthesizer.Write(options, stream);
+                }
+                File.Move(temp, output, overwrite: true);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                stderr.WriteLine($"error: cannot write {output}: {ex.Message}");
+                return (int)ReturnCode.UsageOrInputError;
+            }
+            finally
+            {
+                try { File.Delete(temp); } catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { }
+            }
+        }
+
+        var ci = CultureInfo.InvariantCulture;
+        messages.WriteLine(string.Create(ci, $"wrote {output}: {report.Events:N0} events, {report.Lines:N0} lines, {report.Bytes:N0} bytes of trace text"));
+        messages.WriteLine("  " + string.Join(", ", report.ByName().Select(kv => string.Create(ci, $"{kv.Key} {kv.Value:N0}"))));
+        return (int)ReturnCode.Ok;
+    }
+}
