@@ -35,16 +35,28 @@ internal static class SynthCommand
             Description = "CPUs of the traced machine.",
             DefaultValueFactory = _ => 2,
         };
-        var command = new Command("synth", "Write a synthetic tracefs 'trace' file (Linux 6.12.117 format) of correct NVMe, e1000e and virtio-net DMA traffic.")
+        var inject = new Option<string?>("--inject")
         {
-            events, seed, output, mix, cpus,
+            Description = "Misuse to inject, rule=rate,... (rate: chance per new operation; leak-growth: chance an NVMe completion never unmaps). " +
+                          "Injectable: " + string.Join(", ", TraceSynthesizer.Injectable) + ".",
+        };
+        var manifest = new Option<string?>("--manifest")
+        {
+            Description = "Write the manifest (what was injected, and every finding 'check' must report) to this JSON file. " +
+                          "Default with --inject: <output>.manifest.json.",
+        };
+        var command = new Command("synth", "Write a synthetic tracefs 'trace' file (Linux 6.12.117 format) of NVMe, e1000e and virtio-net DMA traffic, correct or with injected misuse.")
+        {
+            events, seed, output, mix, cpus, inject, manifest,
         };
         command.SetAction(pr => Run(pr.InvocationConfiguration.Output, pr.InvocationConfiguration.Error,
-            pr.GetValue(events), pr.GetValue(seed), pr.GetValue(output)!, pr.GetValue(mix), pr.GetValue(cpus)));
+            pr.GetValue(events), pr.GetValue(seed), pr.GetValue(output)!, pr.GetValue(mix), pr.GetValue(cpus),
+            pr.GetValue(inject), pr.GetValue(manifest)));
         return command;
     }
 
-    public static int Run(TextWriter stdout, TextWriter stderr, long events, int seed, string output, string? mix, int cpus)
+    public static int Run(TextWriter stdout, TextWriter stderr, long events, int seed, string output, string? mix, int cpus,
+        string? inject = null, string? manifestPath = null)
     {
         var devices = DeviceMix.Default;
         if (mix is not null && !DeviceMix.TryParse(mix, out devices, out var mixError))
@@ -52,7 +64,17 @@ internal static class SynthCommand
             stderr.WriteLine($"error: --mix: {mixError}");
             return (int)ReturnCode.UsageOrInputError;
         }
-        var options = new SynthOptions { Events = events, Seed = seed, Devices = devices, Cpus = cpus };
+        var injections = new Dictionary<string, double>();
+        if (inject is not null && !SynthOptions.TryParseInjections(inject, out injections, out var injectError))
+        {
+            stderr.WriteLine($"error: --inject: {injectError}");
+            return (int)ReturnCode.UsageOrInputError;
+        }
+        if (manifestPath is null && injections.Count > 0 && output != "-") manifestPath = output + ".manifest.json";
+        var options = new SynthOptions
+        {
+            Events = events, Seed = seed, Devices = devices, Cpus = cpus, Injections = injections, Manifest = manifestPath is not null,
+        };
         var invalid = options.Validate();
         if (invalid is not null)
         {
@@ -95,6 +117,21 @@ internal static class SynthCommand
         }
 
         var ci = CultureInfo.InvariantCulture;
+        if (manifestPath is not null && report.Manifest is { } m)
+        {
+            try
+            {
+                using var file = File.Create(manifestPath);
+                m.Write(file);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                stderr.WriteLine($"error: cannot write {manifestPath}: {ex.Message}");
+                return (int)ReturnCode.UsageOrInputError;
+            }
+            messages.WriteLine(string.Create(ci, $"wrote {manifestPath}: {m.ExpectedFindings.Count:N0} expected findings") +
+                (m.Injected.Count > 0 ? ", injected " + string.Join(", ", m.Injected.Select(kv => string.Create(ci, $"{kv.Key} {kv.Value:N0}"))) : ""));
+        }
         messages.WriteLine(string.Create(ci, $"wrote {output}: {report.Events:N0} events, {report.Lines:N0} lines, {report.Bytes:N0} bytes of trace text"));
         messages.WriteLine("  " + string.Join(", ", report.ByName().Select(kv => string.Create(ci, $"{kv.Key} {kv.Value:N0}"))));
         return (int)ReturnCode.Ok;

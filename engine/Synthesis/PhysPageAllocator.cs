@@ -42,6 +42,16 @@ internal sealed class PhysPageAllocator
         throw new InvalidOperationException("synthetic physical memory exhausted");
     }
 
+    /// <summary>The run of <paramref name="pages"/> pages at <paramref name="phys"/>, when all of it is free.</summary>
+    public bool TryAllocAt(ulong phys, int pages)
+    {
+        if (phys < _start || ((phys - _start) & (PageSize - 1)) != 0) return false;
+        long first = (long)((phys - _start) >> PageShift);
+        if (first + pages > _pages || !IsFree(first, pages)) return false;
+        Take(first, pages);
+        return true;
+    }
+
     public void Free(ulong phys, int pages)
     {
         long first = (long)((phys - _start) >> PageShift);

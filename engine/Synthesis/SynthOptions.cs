@@ -8,9 +8,7 @@ namespace DmaReplay.Engine.Synthesis;
 /// </summary>
 /// <remarks>
 /// The traffic is correct DMA API use on a dma-direct machine (no IOMMU, 8 GiB RAM, the default
-/// 64 MiB SWIOTLB pool below 4 GiB). Misuse injection is meant to be added here as further
-/// options (kinds and rates), applied by <see cref="TraceSynthesizer"/> where it emits the
-/// mapping in question; the correct stream stays the default.
+/// 64 MiB SWIOTLB pool below 4 GiB), unless <see cref="Injections"/> asks for misuse.
 /// </remarks>
 public sealed record SynthOptions
 {
@@ -34,9 +32,42 @@ public sealed record SynthOptions
     /// <summary>Event lines per workload phase; a <c>tracing_mark_write</c> marker starts each.</summary>
     public long PhaseEvents { get; init; } = 25_000;
 
+    /// <summary>
+    /// Misuse to inject, by rule id, with its rate: the chance at each new operation that one such
+    /// fault is written (for leak-growth: the chance that an NVMe completion never unmaps).
+    /// </summary>
+    public IReadOnlyDictionary<string, double> Injections { get; init; } = new Dictionary<string, double>();
+
+    /// <summary>Build a <see cref="SynthManifest"/> of every finding `check` must report.</summary>
+    public bool Manifest { get; init; }
+
+    /// <summary>Parses "double-unmap=0.01,leak-growth=0.2".</summary>
+    public static bool TryParseInjections(string text, out Dictionary<string, double> injections, out string? error)
+    {
+        injections = new Dictionary<string, double>();
+        error = null;
+        foreach (var part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            int eq = part.IndexOf('=');
+            if (eq <= 0 || !double.TryParse(part[(eq + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture, out double rate))
+            {
+                error = $"expected rule=rate, got '{part}'";
+                return false;
+            }
+            injections[part[..eq]] = rate;
+        }
+        return true;
+    }
+
     /// <summary>Why these options cannot be used, or null when they can.</summary>
     public string? Validate()
     {
+        foreach (var (rule, rate) in Injections)
+        {
+            if (!TraceSynthesizer.Injectable.Contains(rule))
+                return $"cannot inject '{rule}' (injectable: {string.Join(", ", TraceSynthesizer.Injectable)})";
+            if (rate is < 0 or > 1 || double.IsNaN(rate)) return $"the rate of {rule} must be between 0 and 1";
+        }
         if (Events < 0) return "events must not be negative";
         if (Cpus is < 1 or > 999) return "cpus must be between 1 and 999";
         if (BounceFraction is < 0 or > 1 || double.IsNaN(BounceFraction)) return "bounce fraction must be between 0 and 1";

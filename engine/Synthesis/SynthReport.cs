@@ -20,6 +20,9 @@ public sealed class SynthReport
 
     public long Count(DmaEventKind kind) => _byKind[(int)kind];
 
+    /// <summary>What was injected and every finding `check` must report; null unless <see cref="SynthOptions.Manifest"/> was set.</summary>
+    public SynthManifest? Manifest { get; internal set; }
+
     /// <summary>DMA/swiotlb event lines (every event line except markers).</summary>
     public long DmaEvents => Events - Markers;
 

@@ -154,6 +154,11 @@ public sealed partial class TraceSynthesizer
         int cpu = Cpu();
         var task = _rng.NextDouble() < 0.7 ? _tasks.Idle : p.Submitter;
         var flags = Pick(Flags.Hardirq);
+        if (LeakThisCompletion())
+        {
+            _nvmeInFlight--; // the driver forgot the unmap: the mapping stays live to the end
+            return;
+        }
         if (p.Kind == PendingKind.NvmeSg)
         {
             if (!UnmapSg(task, cpu, flags, Nvme, p.Dir, p.Sg)) return;

@@ -37,6 +37,8 @@ public sealed partial class TraceSynthesizer
         DmaEventKind.DmaAlloc => "dma_alloc"u8,
         DmaEventKind.DmaFree => "dma_free"u8,
         DmaEventKind.SwiotlbBounced => "swiotlb_bounced"u8,
+        DmaEventKind.DmaSyncSingleForCpu => "dma_sync_single_for_cpu"u8,
+        DmaEventKind.DmaSyncSingleForDevice => "dma_sync_single_for_device"u8,
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "not a synthesized event"),
     };
 
@@ -78,6 +80,7 @@ public sealed partial class TraceSynthesizer
         _w.Hex(phys);
         _w.Raw(" attrs="u8);
         _w.End();
+        if (dma != DmaAddress.MappingError) LedgerMap(dev, dma);
         return true;
     }
 
@@ -92,6 +95,7 @@ public sealed partial class TraceSynthesizer
         _w.Dec(size);
         _w.Raw(" attrs="u8);
         _w.End();
+        LedgerRelease(dev, dma);
         return true;
     }
 
@@ -115,6 +119,7 @@ public sealed partial class TraceSynthesizer
         PrintArray(" phys_addrs="u8, phys);
         _w.Raw(" attrs=NO_WARN"u8); // nvme_map_data() passes DMA_ATTR_NO_WARN
         _w.End();
+        LedgerMap(dev, phys[0]);
         return true;
     }
 
@@ -126,6 +131,7 @@ public sealed partial class TraceSynthesizer
         PrintArray(" phys_addrs="u8, _sg.Phys(sg));
         _w.Raw(" attrs="u8);
         _w.End();
+        LedgerRelease(dev, _sg.Phys(sg)[0]);
         return true;
     }
 
@@ -156,6 +162,7 @@ public sealed partial class TraceSynthesizer
         _w.Hex16(virt);
         _w.Raw(" flags=GFP_KERNEL attrs="u8);
         _w.End();
+        LedgerMap(dev, dma);
         return true;
     }
 
@@ -172,6 +179,7 @@ public sealed partial class TraceSynthesizer
         _w.Hex16(virt);
         _w.Raw(" attrs="u8);
         _w.End();
+        LedgerRelease(dev, dma);
         return true;
     }
 

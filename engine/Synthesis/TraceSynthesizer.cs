@@ -69,6 +69,9 @@ public sealed partial class TraceSynthesizer
         _mix = [options.Devices.Nvme / total, (options.Devices.Nvme + options.Devices.Nic) / total];
         _tasks = new Tasks(options.Cpus);
         _remaining = options.Events;
+        _faultRng = new Random(unchecked(options.Seed * 7919 + 17));
+        if (options.Manifest) _ledger = new Dictionary<(string, ulong), long>();
+        _injectionOrder = options.Injections.OrderBy(kv => kv.Key, StringComparer.Ordinal).ToArray();
     }
 
     /// <summary>Writes the trace to <paramref name="output"/> (left open) and reports what was written.</summary>
@@ -94,6 +97,7 @@ public sealed partial class TraceSynthesizer
         w.Flush();
         s._report.Lines = w.Lines;
         s._report.Bytes = w.Bytes;
+        if (options.Manifest) s._report.Manifest = s.BuildManifest();
         return s._report;
     }
 
@@ -127,6 +131,7 @@ public sealed partial class TraceSynthesizer
             }
             _nowUs = Math.Max(_nowUs, nextArrival);
             nextArrival = _nowUs + Interval();
+            if (_o.Injections.Count > 0 && MaybeInjectFault()) continue;
             double pick = _rng.NextDouble();
             if (pick < _mix[0]) NvmeSubmit();
             else if (pick < _mix[1]) NicWork(e1000e: true);

@@ -1,0 +1,94 @@
+using CsCheck;
+using DmaReplay.Engine;
+using DmaReplay.Engine.Checks;
+using DmaReplay.Engine.Inputs;
+using DmaReplay.Engine.Synthesis;
+using DmaReplay.Tests.Support;
+
+namespace DmaReplay.Tests.Checks;
+
+/// <summary>
+/// traces/synthetic: one trace per rule (and a correct and a mixed one), each with the manifest
+/// the generator wrote. `check` must report exactly the manifest's findings — the injected faults
+/// and the mappings the generator left live — no more and no fewer.
+/// </summary>
+[TestClass]
+public sealed class SyntheticCorpusTests
+{
+    public static IEnumerable<object[]> Traces =>
+        Directory.GetFiles(TestPaths.Traces("synthetic"), "*.trace").Order(StringComparer.Ordinal).Select(p => new object[] { Path.GetFileName(p) });
+
+    private static List<(string, long, long?)> Check(string tracePath, SynthManifest m)
+    {
+        var options = new CheckOptions
+        {
+            Platform = CheckOptions.ApplySettings(CheckPlatform.Presets[m.Platform], m.Settings),
+        };
+        var summary = new CheckRun(options).Run(InputResolver.Resolve([tracePath]));
+        Assert.AreEqual(0L, summary.TotalMalformed);
+        return summary.Findings.Select(f => (f.Rule, f.Line, f.Related?.Line)).Order().ToList();
+    }
+
+    private static List<(string, long, long?)> Expected(SynthManifest m) =>
+        m.ExpectedFindings.Select(f => (f.Rule, f.Line, f.RelatedLine)).Order().ToList();
+
+    [TestMethod]
+    [DynamicData(nameof(Traces))]
+    public void FindingsEqualTheManifest(string name)
+    {
+        var path = TestPaths.Traces("synthetic", name);
+        var m = SynthManifest.Read(path + ".manifest.json");
+        var expected = Expected(m);
+        var actual = Check(path, m);
+        var missing = expected.Except(actual).ToList();
+        var extra = actual.Except(expected).ToList();
+        Assert.IsTrue(missing.Count == 0 && extra.Count == 0,
+            $"missing: {string.Join(", ", missing.Take(10))}; extra: {string.Join(", ", extra.Take(10))}");
+        CollectionAssert.AreEqual(expected, actual, "the same findings, the same number of times");
+
+        string rule = Path.GetFileNameWithoutExtension(name);
+        if (Rules.Find(rule) is not null)
+        {
+            // A per-rule trace really holds its fault, or the test would prove nothing.
+            Assert.IsGreaterThanOrEqualTo(1L, m.Injected.Single(kv => kv.Key == rule).Value);
+            Assert.IsTrue(m.ExpectedFindings.Any(f => f.Rule == rule && f.Injected));
+        }
+    }
+
+    [TestMethod]
+    public void TheCorrectTraceHasOnlyTheLiveRingsAtTheEnd()
+    {
+        var m = SynthManifest.Read(TestPaths.Traces("synthetic", "correct.trace.manifest.json"));
+        Assert.IsEmpty(m.Injected);
+        Assert.IsTrue(m.ExpectedFindings.All(f => f.Rule == Rules.LeakAtEnd && !f.Injected));
+        Assert.IsGreaterThanOrEqualTo(512, m.ExpectedFindings.Count, "two rx rings of 256 buffers stay mapped");
+    }
+
+    [TestMethod]
+    public void RandomInjectionMixesAreFoundExactly()
+    {
+        var injectable = TraceSynthesizer.Injectable.Where(r => r != Rules.LeakGrowth).ToArray();
+        var gen = from seed in Gen.Int[1, 1_000_000]
+                  from events in Gen.Int[800, 2500]
+                  from picks in Gen.Int[0, injectable.Length - 1].Array[1, 5]
+                  select (seed, events, picks);
+        gen.Sample(t =>
+        {
+            var injections = t.picks.Distinct().ToDictionary(i => injectable[i], _ => 0.01);
+            var options = new SynthOptions { Seed = t.seed, Events = t.events, Injections = injections, Manifest = true };
+            var dir = Path.Combine(Path.GetTempPath(), "dmareplay-synth-" + Guid.NewGuid().ToString("n"));
+            Directory.CreateDirectory(dir);
+            var path = Path.Combine(dir, "t.trace");
+            SynthReport report;
+            using (var f = File.Create(path)) report = TraceSynthesizer.Write(options, f);
+            try
+            {
+                CollectionAssert.AreEqual(Expected(report.Manifest!), Check(path, report.Manifest!));
+            }
+            finally
+            {
+                Directory.Delete(dir, true);
+            }
+        }, iter: 25);
+    }
+}
