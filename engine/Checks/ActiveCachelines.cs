@@ -11,22 +11,38 @@ internal sealed class ActiveCachelines(int l1CacheShift)
     public const int MaxOverlap = 7;
 
     private const int PageShift = 12;
-    private readonly Dictionary<ulong, int> _overlap = new();
+    private readonly Dictionary<ulong, Line> _lines = new();
+
+    /// <summary>The overlap count the radix-tree tags hold, and the mapping the tree stores for the line (the first one).</summary>
+    private struct Line
+    {
+        public int Overlap;
+        public EventOrigin Owner;
+    }
 
     /// <summary>to_cacheline_number.</summary>
     public ulong CachelineOf(ulong paddr) =>
         ((paddr >> PageShift) << (PageShift - l1CacheShift)) + ((paddr & ((1UL << PageShift) - 1)) >> l1CacheShift);
 
-    /// <summary>active_cacheline_insert: true on -EEXIST; <paramref name="overflowed"/> when the count passed 7.</summary>
-    public bool Insert(DebugEntry e, out bool overflowed)
+    /// <summary>
+    /// active_cacheline_insert: true on -EEXIST, with the mapping that holds the line in
+    /// <paramref name="owner"/>; <paramref name="overflowed"/> when the count would pass 7.
+    /// </summary>
+    public bool Insert(DebugEntry e, out bool overflowed, out EventOrigin owner)
     {
         overflowed = false;
+        owner = default;
         if (e.Direction == Parsers.Model.DmaDirection.ToDevice) return false;
         ulong cln = CachelineOf(e.PhysAddr);
-        ref int overlap = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_overlap, cln, out bool exists);
-        if (!exists) return false;
-        if (overlap + 1 > MaxOverlap) overflowed = true; // set_overlap refuses the value: the count stays at 7
-        else overlap++;
+        ref var line = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_lines, cln, out bool exists);
+        if (!exists)
+        {
+            line.Owner = e.Origin;
+            return false;
+        }
+        owner = line.Owner;
+        if (line.Overlap + 1 > MaxOverlap) overflowed = true; // set_overlap refuses the value: the count stays at 7
+        else line.Overlap++;
         return true;
     }
 
@@ -35,8 +51,8 @@ internal sealed class ActiveCachelines(int l1CacheShift)
     {
         if (e.Direction == Parsers.Model.DmaDirection.ToDevice) return;
         ulong cln = CachelineOf(e.PhysAddr);
-        ref int overlap = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrNullRef(_overlap, cln);
-        if (System.Runtime.CompilerServices.Unsafe.IsNullRef(ref overlap)) return;
-        if (--overlap < 0) _overlap.Remove(cln);
+        ref var line = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrNullRef(_lines, cln);
+        if (System.Runtime.CompilerServices.Unsafe.IsNullRef(ref line)) return;
+        if (--line.Overlap < 0) _lines.Remove(cln);
     }
 }

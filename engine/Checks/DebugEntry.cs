@@ -64,6 +64,8 @@ internal sealed class DebugEntry
     public int Segment;
     /// <summary>Inserted into the active-cacheline tracking (a real physical address was known).</summary>
     public bool TracksCacheline;
+    /// <summary>For dma_map_sg segments: the list record that pairs the unmap (valid while its Call equals <see cref="MapCall"/>).</summary>
+    public ScatterGatherLists.SgList? List;
 }
 
 /// <summary>The lookup reference of a release or sync (the kernel's on-stack "ref" entry).</summary>

@@ -28,14 +28,15 @@ public sealed partial class MisuseChecker
         var dma = e.DmaAddrs;
         var len = e.Lengths;
         var phys = e.PhysAddrs;
+        var list = _sgLists.Add(e, call);
         int mapped = Math.Min(e.Ents, dma.Length); // beyond 128 the trace has no addresses
         for (int i = 0; i < mapped; i++)
         {
             var entry = NewEntry(e, DebugEntryType.Sg, dma[i], len[i], e.Direction, e.Nents, e.Ents, i < phys.Length ? phys[i] : 0, call, i);
+            entry.List = list;
             CheckSegment(e, dma[i], len[i]);
             AddEntry(entry, e, trackCacheline: i < phys.Length);
         }
-        _sgLists.Add(e, call);
     }
 
     // debug_dma_alloc_coherent / debug_dma_alloc_pages. The trace's virt_addr (a %p hash, stable
@@ -96,6 +97,7 @@ public sealed partial class MisuseChecker
         entry.MapCall = call;
         entry.Segment = segment;
         entry.TracksCacheline = false;
+        entry.List = null;
         return entry;
     }
 
@@ -103,17 +105,10 @@ public sealed partial class MisuseChecker
     private void AddEntry(DebugEntry entry, DmaEvent e, bool trackCacheline)
     {
         _hash.Add(entry);
-        _released.Forget(entry.Device, entry.DevAddr);
         if (!trackCacheline) return;
         entry.TracksCacheline = true;
-        bool exists = _cachelines.Insert(entry, out bool overflowed);
+        if (!_cachelines.Insert(entry, out bool overflowed, out var owner)) return;
         ulong cln = _cachelines.CachelineOf(entry.PhysAddr);
-        if (!exists)
-        {
-            if (entry.Direction != DmaDirection.ToDevice) _cachelineOwner[cln] = entry.Origin;
-            return;
-        }
-        var owner = _cachelineOwner.TryGetValue(cln, out var o) ? o : (EventOrigin?)null;
         bool cacheClean = (e.Attrs & DmaAttrs.CachelinesOverlap) != 0;
         if (overflowed && !cacheClean)
         {

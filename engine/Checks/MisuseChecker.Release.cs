@@ -15,23 +15,22 @@ public sealed partial class MisuseChecker
             UnmapOfNothing(r, e);
             return;
         }
-        string addr = Hex16(r.DevAddr);
         if (r.Size != entry.Size)
         {
             Report(Rules.UnmapSizeMismatch,
-                $"device driver frees DMA memory with different size [device address={addr}] [map size={entry.Size} bytes] [unmap size={r.Size} bytes]",
+                $"device driver frees DMA memory with different size [device address={Hex16(r.DevAddr)}] [map size={entry.Size} bytes] [unmap size={r.Size} bytes]",
                 e, r.DevAddr, r.Size, r.Direction, entry.Origin);
         }
         if (r.Type != entry.Type)
         {
             Report(Rules.UnmapTypeMismatch,
-                $"device driver frees DMA memory with wrong function [device address={addr}] [size={r.Size} bytes] [mapped as {entry.Type.Name()}] [unmapped as {r.Type.Name()}]",
+                $"device driver frees DMA memory with wrong function [device address={Hex16(r.DevAddr)}] [size={r.Size} bytes] [mapped as {entry.Type.Name()}] [unmapped as {r.Type.Name()}]",
                 e, r.DevAddr, r.Size, r.Direction, entry.Origin);
         }
         else if (entry.Type is DebugEntryType.Coherent or DebugEntryType.Noncoherent && r.PhysAddr != entry.PhysAddr)
         {
             Report(Rules.FreeCpuAddressMismatch,
-                $"device driver frees DMA memory with different CPU address [device address={addr}] [size={r.Size} bytes] [cpu alloc address={Hex16(entry.PhysAddr)}] [cpu free address={Hex16(r.PhysAddr)}]",
+                $"device driver frees DMA memory with different CPU address [device address={Hex16(r.DevAddr)}] [size={r.Size} bytes] [cpu alloc address={Hex16(entry.PhysAddr)}] [cpu free address={Hex16(r.PhysAddr)}]",
                 e, r.DevAddr, r.Size, r.Direction, entry.Origin);
         }
         if (r.SgCallEnts != 0 && r.Type == DebugEntryType.Sg && r.SgCallEnts != entry.SgCallEnts)
@@ -43,7 +42,7 @@ public sealed partial class MisuseChecker
         if (r.Direction != entry.Direction)
         {
             Report(Rules.UnmapDirectionMismatch,
-                $"device driver frees DMA memory with different direction [device address={addr}] [size={r.Size} bytes] [mapped with {entry.Direction.KernelName()}] [unmapped with {r.Direction.KernelName()}]",
+                $"device driver frees DMA memory with different direction [device address={Hex16(r.DevAddr)}] [size={r.Size} bytes] [mapped with {entry.Direction.KernelName()}] [unmapped with {r.Direction.KernelName()}]",
                 e, r.DevAddr, r.Size, r.Direction, entry.Origin);
         }
         Release(entry, e);
@@ -52,9 +51,12 @@ public sealed partial class MisuseChecker
     private void Release(DebugEntry entry, DmaEvent e)
     {
         if (entry.TracksCacheline) _cachelines.Remove(entry);
-        if (entry.Type == DebugEntryType.Sg && e.Kind != DmaEventKind.DmaUnmapSg)
-            _sgLists.Forget(entry.Device, entry.PhysAddr, entry.MapCall);
-        _released.Add(entry.Device, entry.DevAddr, EventOrigin.Of(e), entry.Origin);
+        // dma_unmap_sg keeps one record per list (_releasedSg); any other release keeps one per address.
+        if (e.Kind != DmaEventKind.DmaUnmapSg)
+        {
+            if (entry.List is { } list) _sgLists.Retire(list, entry.MapCall);
+            _released.Add(entry.Device, entry.DevAddr, EventOrigin.Of(e), entry.Origin.Line);
+        }
         _hash.Remove(entry);
     }
 
@@ -72,11 +74,12 @@ public sealed partial class MisuseChecker
                 e, r.DevAddr, r.Size, r.Direction, _lastFailedMap.TryGetValue(r.Device, out var failed) ? failed : null);
             return;
         }
-        if (_released.TryGet(r.Device, r.DevAddr, out var rel))
+        int live = _hash.CountExact(r);
+        if (live == 0 && _released.TryGet(r.Device, r.DevAddr, out var rel))
         {
             Report(Rules.DoubleUnmap,
-                $"device driver tries to free DMA memory it has not allocated {tail}: already released at line {rel.ReleasedAt.Line} (mapped at line {rel.MappedAt.Line})",
-                e, r.DevAddr, r.Size, r.Direction, rel.ReleasedAt);
+                $"device driver tries to free DMA memory it has not allocated {tail}: already released at line {rel.ReleasedLine} (mapped at line {rel.MappedLine})",
+                e, r.DevAddr, r.Size, r.Direction, rel.ReleasedAt(e.Position.Input));
             return;
         }
         if (_hash.FindOnOtherDevice(r.DevAddr, r.Device) is { } other)
@@ -86,8 +89,7 @@ public sealed partial class MisuseChecker
                 e, r.DevAddr, r.Size, r.Direction, other.Origin);
             return;
         }
-        int ambiguous = _hash.CountExact(r);
-        string why = ambiguous > 1 ? $": {ambiguous} live mappings share this address and none fits exactly, so dma-debug's best fit finds none" : "";
+        string why = live > 1 ? $": {live} live mappings share this address and none fits exactly, so dma-debug's best fit finds none" : "";
         Report(Rules.UnmapNotMapped, $"device driver tries to free DMA memory it has not allocated {tail}{why}", e, r.DevAddr, r.Size, r.Direction, null);
     }
 
@@ -104,22 +106,23 @@ public sealed partial class MisuseChecker
             ulong first = phys.IsEmpty ? 0 : phys[0];
             string what = $"device driver unmaps an sg list it has not mapped [first phys address={Hex16(first)}] [nents={phys.Length}]";
             if (_releasedSg.TryGet(e.Device, first, out var rel))
-                Report(Rules.DoubleUnmap, $"{what}: already unmapped at line {rel.ReleasedAt.Line} (mapped at line {rel.MappedAt.Line})",
-                    e, first, 0, e.Direction, rel.ReleasedAt);
+                Report(Rules.DoubleUnmap, $"{what}: already unmapped at line {rel.ReleasedLine} (mapped at line {rel.MappedLine})",
+                    e, first, 0, e.Direction, rel.ReleasedAt(e.Position.Input));
             else
                 Report(Rules.UnmapNotMapped, what, e, first, 0, e.Direction, null);
             return;
         }
-        _releasedSg.Add(e.Device, phys[0], EventOrigin.Of(e), list.Origin);
+        _releasedSg.Add(e.Device, phys[0], EventOrigin.Of(e), list.Origin.Line);
         int nelems = phys.Length;
         int mapped = 0;
         for (int i = 0; i < nelems; i++)
         {
             if (mapped != 0 && i >= mapped) break;
-            var r = new DebugRef(e.Device, i < list.Dma.Length ? list.Dma[i] : DmaAddress.MappingError,
-                i < list.Lengths.Length ? list.Lengths[i] : 0, DebugEntryType.Sg, e.Direction, nelems, phys[i]);
+            var r = new DebugRef(e.Device, i < list.DmaCount ? list.Dma[i] : DmaAddress.MappingError,
+                i < list.DmaCount ? list.Lengths[i] : 0, DebugEntryType.Sg, e.Direction, nelems, phys[i]);
             if (i == 0) mapped = _hash.FindExact(r)?.SgMappedEnts ?? 0;
             CheckUnmap(r, e);
         }
+        _sgLists.Recycle(list);
     }
 }

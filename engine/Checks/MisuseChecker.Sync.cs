@@ -8,7 +8,6 @@ public sealed partial class MisuseChecker
     private void CheckSync(in DebugRef r, DmaEvent e, bool toCpu)
     {
         var entry = _hash.FindContaining(r);
-        string addr = Hex16(r.DevAddr);
         if (entry is null)
         {
             SyncOfNothing(r, e);
@@ -21,13 +20,12 @@ public sealed partial class MisuseChecker
                 e, r.DevAddr, r.Size, r.Direction, entry.Origin);
         }
         if (entry.Direction == DmaDirection.Bidirectional) return;
-        string dirs = $"[device address={addr}] [size={entry.Size} bytes] [mapped with {entry.Direction.KernelName()}] [synced with {r.Direction.KernelName()}]";
         if (r.Direction != entry.Direction)
-            Report(Rules.SyncDirectionMismatch, $"device driver syncs DMA memory with different direction {dirs}", e, r.DevAddr, r.Size, r.Direction, entry.Origin);
+            Report(Rules.SyncDirectionMismatch, $"device driver syncs DMA memory with different direction {Dirs(r, entry)}", e, r.DevAddr, r.Size, r.Direction, entry.Origin);
         if (toCpu && entry.Direction != DmaDirection.FromDevice && r.Direction != DmaDirection.ToDevice)
-            Report(Rules.SyncDirectionMismatch, $"device driver syncs device read-only DMA memory for cpu {dirs}", e, r.DevAddr, r.Size, r.Direction, entry.Origin);
+            Report(Rules.SyncDirectionMismatch, $"device driver syncs device read-only DMA memory for cpu {Dirs(r, entry)}", e, r.DevAddr, r.Size, r.Direction, entry.Origin);
         if (!toCpu && entry.Direction != DmaDirection.ToDevice && r.Direction != DmaDirection.FromDevice)
-            Report(Rules.SyncDirectionMismatch, $"device driver syncs device write-only DMA memory to device {dirs}", e, r.DevAddr, r.Size, r.Direction, entry.Origin);
+            Report(Rules.SyncDirectionMismatch, $"device driver syncs device write-only DMA memory to device {Dirs(r, entry)}", e, r.DevAddr, r.Size, r.Direction, entry.Origin);
         if (r.SgCallEnts != 0 && r.Type == DebugEntryType.Sg && r.SgCallEnts != entry.SgCallEnts)
         {
             Report(Rules.SgNentsMismatch,
@@ -35,6 +33,9 @@ public sealed partial class MisuseChecker
                 e, r.DevAddr, r.Size, r.Direction, entry.Origin);
         }
     }
+
+    private static string Dirs(in DebugRef r, DebugEntry entry) =>
+        $"[device address={Hex16(r.DevAddr)}] [size={entry.Size} bytes] [mapped with {entry.Direction.KernelName()}] [synced with {r.Direction.KernelName()}]";
 
     /// <summary>
     /// The kernel says "not allocated" for every failed containing lookup, overruns included. We
@@ -58,7 +59,7 @@ public sealed partial class MisuseChecker
             return;
         }
         int ambiguous = _hash.CountContaining(r);
-        var released = _released.TryGet(r.Device, r.DevAddr, out var rel) ? rel.ReleasedAt : (EventOrigin?)null;
+        var released = _released.TryGet(r.Device, r.DevAddr, out var rel) ? rel.ReleasedAt(e.Position.Input) : (EventOrigin?)null;
         string why = ambiguous > 1 ? $": {ambiguous} live mappings contain it and none fits exactly, so dma-debug's best fit finds none"
             : released is { } x ? $": released at line {x.Line}" : "";
         Report(Rules.SyncNotMapped, $"device driver tries to sync DMA memory it has not allocated {tail}{why}", e, r.DevAddr, r.Size, r.Direction, released);

@@ -19,7 +19,6 @@ public sealed partial class MisuseChecker : ITraceEventHandler
     private readonly string _input;
     private readonly DmaDebugHash _hash = new();
     private readonly ActiveCachelines _cachelines;
-    private readonly Dictionary<ulong, EventOrigin> _cachelineOwner = new();
     private readonly ReleasedMappings _released = new();
     private readonly ScatterGatherLists _sgLists = new();
     private readonly Dictionary<int, EventOrigin> _lastFailedMap = new();

@@ -1,34 +1,58 @@
 namespace DmaReplay.Engine.Checks;
 
 /// <summary>
-/// The most recent releases by (device, DMA address), so an unmap that finds nothing can be told
-/// apart: a second release of an address (double unmap) or one never mapped. Bounded like
-/// dma-debug's entry pool (65,536): the oldest releases are forgotten first, so memory stays flat.
+/// Recent releases by (device, address), so an unmap that finds nothing can be told apart: a
+/// second release (double unmap) or an address never mapped. A fixed direct-mapped table: a
+/// release costs one array store and memory stays flat whatever the trace length; a release
+/// is forgotten when a later release lands in its slot, so a double unmap is recognised as such
+/// while fewer than about <see cref="Slots"/> other releases came in between (otherwise it is
+/// reported as unmap-not-mapped). It is consulted only when a lookup has failed.
 /// </summary>
-internal sealed class ReleasedMappings(int capacity = ReleasedMappings.DefaultCapacity)
+internal sealed class ReleasedMappings
 {
-    public const int DefaultCapacity = 65536;
+    public const int Slots = 1 << 16;
 
-    private readonly Dictionary<(int Device, ulong Addr), Release> _byKey = new();
-    private readonly (int Device, ulong Addr)[] _ring = new (int, ulong)[capacity];
-    private readonly long[] _ringGen = new long[capacity];
-    private long _generation;
+    private readonly Slot[] _slots = new Slot[Slots];
 
-    public readonly record struct Release(EventOrigin ReleasedAt, EventOrigin MappedAt, long Generation);
-
-    public void Add(int device, ulong addr, EventOrigin releasedAt, EventOrigin mappedAt)
+    /// <summary>Where the release happened (line, time, stack: what a finding's related event needs) and the line of its map.</summary>
+    public readonly record struct Release(long ReleasedLine, long ReleasedNs, int ReleasedStack, long MappedLine)
     {
-        long gen = ++_generation;
-        int slot = (int)(gen % _ring.Length);
-        if (_ringGen[slot] != 0 && _byKey.TryGetValue(_ring[slot], out var old) && old.Generation == _ringGen[slot])
-            _byKey.Remove(_ring[slot]);
-        _ring[slot] = (device, addr);
-        _ringGen[slot] = gen;
-        _byKey[(device, addr)] = new Release(releasedAt, mappedAt, gen);
+        public EventOrigin ReleasedAt(int input) => new(input, ReleasedLine, ReleasedNs, -1, -1, -1, ReleasedStack);
     }
 
-    /// <summary>The address is mapped again: a later release of it is no longer a double release.</summary>
-    public void Forget(int device, ulong addr) => _byKey.Remove((device, addr));
+    // 40 bytes, so the table (2.5 MiB) stays mostly in cache.
+    private struct Slot
+    {
+        public ulong Addr;
+        public long ReleasedLine;
+        public long ReleasedNs;
+        public long MappedLine;
+        public int Device; // +1: 0 means empty
+        public int ReleasedStack;
+    }
 
-    public bool TryGet(int device, ulong addr, out Release release) => _byKey.TryGetValue((device, addr), out release);
+    private static int Index(int device, ulong addr)
+    {
+        ulong h = (addr ^ ((ulong)(uint)device << 52)) * 0x9E3779B97F4A7C15UL;
+        return (int)(h >> (64 - 16));
+    }
+
+    public void Add(int device, ulong addr, in EventOrigin releasedAt, long mappedLine)
+    {
+        ref var s = ref _slots[Index(device, addr)];
+        s.Addr = addr;
+        s.Device = device + 1;
+        s.ReleasedLine = releasedAt.Line;
+        s.ReleasedNs = releasedAt.TimestampNs;
+        s.ReleasedStack = releasedAt.Stack;
+        s.MappedLine = mappedLine;
+    }
+
+    public bool TryGet(int device, ulong addr, out Release release)
+    {
+        ref var s = ref _slots[Index(device, addr)];
+        bool hit = s.Device == device + 1 && s.Addr == addr;
+        release = hit ? new Release(s.ReleasedLine, s.ReleasedNs, s.ReleasedStack, s.MappedLine) : default;
+        return hit;
+    }
 }

@@ -5,51 +5,125 @@ namespace DmaReplay.Engine.Checks;
 /// <summary>
 /// Live dma_map_sg calls by device and first physical address. dma_unmap_sg prints only the CPU
 /// physical addresses of its list, while dma-debug checks the DMA addresses the map stored in the
-/// same scatterlist: this index gives them back.
+/// same scatterlist: this index gives them back. Records and their arrays are pooled, so a map
+/// allocates nothing once the pool has warmed up.
 /// </summary>
 internal sealed class ScatterGatherLists
 {
-    private readonly Dictionary<(int Device, ulong FirstPhys), List<SgList>> _lists = new();
+    private readonly Dictionary<(int Device, ulong FirstPhys), SgList> _heads = new();
+    private readonly Stack<SgList> _free = new();
 
-    public sealed record SgList(long Call, ulong[] Phys, ulong[] Dma, ulong[] Lengths, int Nents, int Ents, DmaDirection Direction, EventOrigin Origin);
-
-    public void Add(DmaEvent e, long call)
+    /// <summary>One dma_map_sg call: its entries, returned segments and where it happened.</summary>
+    internal sealed class SgList
     {
-        if (e.PhysAddrs.IsEmpty) return;
-        var key = (e.Device, e.PhysAddrs[0]);
-        if (!_lists.TryGetValue(key, out var list)) _lists[key] = list = [];
-        list.Add(new SgList(call, e.PhysAddrs.ToArray(), e.DmaAddrs.ToArray(), e.Lengths.ToArray(), e.Nents, e.Ents, e.Direction, EventOrigin.Of(e)));
+        public long Call;
+        public int Device;
+        public ulong[] Phys = new ulong[16];
+        public ulong[] Dma = new ulong[16];
+        public ulong[] Lengths = new ulong[16];
+        public int PhysCount, DmaCount;
+        public DmaDirection Direction;
+        public EventOrigin Origin;
+        public SgList? Next; // other live lists with the same device and first entry, oldest first
+
+        public ReadOnlySpan<ulong> PhysSpan => Phys.AsSpan(0, PhysCount);
+
+        public void Fill(DmaEvent e, long call)
+        {
+            Call = call;
+            Device = e.Device;
+            Direction = e.Direction;
+            Origin = EventOrigin.Of(e);
+            Next = null;
+            PhysCount = Copy(e.PhysAddrs, ref Phys);
+            DmaCount = Copy(e.DmaAddrs, ref Dma);
+            Copy(e.Lengths, ref Lengths);
+        }
+
+        private static int Copy(ReadOnlySpan<ulong> from, ref ulong[] to)
+        {
+            if (to.Length < from.Length) to = new ulong[Math.Max(from.Length, to.Length * 2)];
+            from.CopyTo(to);
+            return from.Length;
+        }
+    }
+
+    public SgList? Add(DmaEvent e, long call)
+    {
+        if (e.PhysAddrs.IsEmpty) return null;
+        var list = _free.Count > 0 ? _free.Pop() : new SgList();
+        list.Fill(e, call);
+        ref var head = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_heads, (e.Device, e.PhysAddrs[0]), out bool exists);
+        if (!exists)
+        {
+            head = list;
+            return list;
+        }
+        var last = head!;
+        while (last.Next is not null) last = last.Next;
+        last.Next = list;
+        return list;
     }
 
     /// <summary>
     /// The live list this dma_unmap_sg releases: same device and first entry, preferring the one
-    /// whose printed entries agree, then the same direction, then the oldest.
+    /// whose printed entries agree, then the same direction, then the oldest. The caller hands it
+    /// back with <see cref="Recycle"/> when done.
     /// </summary>
     public SgList? Take(DmaEvent e)
     {
-        if (e.PhysAddrs.IsEmpty || !_lists.TryGetValue((e.Device, e.PhysAddrs[0]), out var list)) return null;
+        if (e.PhysAddrs.IsEmpty || !_heads.TryGetValue((e.Device, e.PhysAddrs[0]), out var head)) return null;
         SgList? best = null;
         int bestScore = -1;
-        foreach (var l in list)
+        for (var l = head; l is not null; l = l.Next)
         {
-            int n = Math.Min(l.Phys.Length, e.PhysAddrs.Length);
-            int score = (l.Phys.AsSpan(0, n).SequenceEqual(e.PhysAddrs[..n]) ? 2 : 0) + (l.Direction == e.Direction ? 1 : 0);
+            int n = Math.Min(l.PhysCount, e.PhysAddrs.Length);
+            int score = (l.PhysSpan[..n].SequenceEqual(e.PhysAddrs[..n]) ? 2 : 0) + (l.Direction == e.Direction ? 1 : 0);
             if (score > bestScore)
             {
                 best = l;
                 bestScore = score;
             }
         }
-        list.Remove(best!);
-        if (list.Count == 0) _lists.Remove((e.Device, e.PhysAddrs[0]));
+        Unlink(best!);
         return best;
     }
 
-    /// <summary>Removes the list of a map call whose entries were released some other way (a mismatched unmap).</summary>
-    public void Forget(int device, ulong firstPhys, long call)
+    /// <summary>A segment of this list was released another way (a mismatched unmap): the list is gone.</summary>
+    public void Retire(SgList list, long call)
     {
-        if (!_lists.TryGetValue((device, firstPhys), out var list)) return;
-        list.RemoveAll(l => l.Call == call);
-        if (list.Count == 0) _lists.Remove((device, firstPhys));
+        if (list.Call != call || !_heads.TryGetValue((list.Device, list.Phys[0]), out var head)) return; // already taken
+        for (var l = head; l is not null; l = l.Next)
+        {
+            if (!ReferenceEquals(l, list)) continue;
+            Unlink(list);
+            Recycle(list);
+            return;
+        }
+    }
+
+    public void Recycle(SgList list)
+    {
+        list.Call = -1;
+        list.Next = null;
+        _free.Push(list);
+    }
+
+    private void Unlink(SgList list)
+    {
+        var key = (list.Device, list.Phys[0]);
+        var head = _heads[key];
+        if (ReferenceEquals(head, list))
+        {
+            if (list.Next is null) _heads.Remove(key);
+            else _heads[key] = list.Next;
+        }
+        else
+        {
+            var prev = head;
+            while (!ReferenceEquals(prev.Next, list)) prev = prev.Next!;
+            prev.Next = list.Next;
+        }
+        list.Next = null;
     }
 }
