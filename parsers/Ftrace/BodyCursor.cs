@@ -73,6 +73,7 @@ internal ref struct BodyCursor
     public ulong Hex(ReadOnlySpan<byte> key, string what)
     {
         if (!Lit(key, what)) return 0;
+        if (TryHexWord(out ulong fast)) return fast;
         var w = Word();
         if (!Utf8Number.TryParseHex(w, out ulong v)) Fail("bad hex value for " + what);
         return v;
@@ -81,9 +82,98 @@ internal ref struct BodyCursor
     public ulong Dec(ReadOnlySpan<byte> key, string what)
     {
         if (!Lit(key, what)) return 0;
+        if (TryDecimalWord(out ulong fast)) return fast;
         var w = Word();
         if (!Utf8Number.TryParseDecimal(w, out ulong v)) Fail("bad decimal value for " + what);
         return v;
+    }
+
+    // Fast paths: decode a well-formed value and find its end in one pass, instead of a span
+    // search for the space followed by a second pass over the digits (per field, per event,
+    // those short searches dominated the body parsers). They succeed only where Word() plus
+    // Utf8Number would give the same value and position; anything else, errors included,
+    // falls back to that slow path, so results and diagnostics are unchanged.
+
+    /// <summary>[0x]1–16 hex digits, then a space (consumed) or the end: as Word() + TryParseHex.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool TryHexWord(out ulong value)
+    {
+        int i = ScanHex(_s, _pos, out value);
+        if (i < 0) return false;
+        if (i < _s.Length)
+        {
+            if (_s[i] != ' ') return false;
+            i++;
+        }
+        _pos = i;
+        return true;
+    }
+
+    /// <summary>1–19 decimal digits (no overflow possible), then a space (consumed) or the end: as Word() + TryParseDecimal.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool TryDecimalWord(out ulong value)
+    {
+        value = 0;
+        int i = _pos;
+        ulong v = 0;
+        while (i < _s.Length && i - _pos < 19)
+        {
+            uint d = (uint)(_s[i] - '0');
+            if (d > 9) break;
+            v = v * 10 + d;
+            i++;
+        }
+        if (i == _pos) return false;
+        if (i < _s.Length)
+        {
+            if (_s[i] != ' ') return false;
+            i++;
+        }
+        value = v;
+        _pos = i;
+        return true;
+    }
+
+    /// <summary>
+    /// Hex digits at <paramref name="start"/> with an optional 0x/0X prefix; returns the index
+    /// after the last digit, or -1 unless there are 1–16 digits. A prefix counts only when a
+    /// digit follows, so whatever delimiter ends the token, TryParseHex of the token agrees.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int ScanHex(ReadOnlySpan<byte> s, int start, out ulong value)
+    {
+        value = 0;
+        int i = start;
+        if (i + 2 < s.Length && s[i] == '0' && (s[i + 1] == 'x' || s[i + 1] == 'X')) i += 2;
+        int first = i;
+        ulong v = 0;
+        while (i < s.Length)
+        {
+            uint d = HexDigit(s[i]);
+            if (d > 15) break;
+            if (i - first == 16) return -1;
+            v = (v << 4) | d;
+            i++;
+        }
+        if (i == first) return -1;
+        value = v;
+        return i;
+    }
+
+    /// <summary>Digit value, or 16 for a non-hex byte. A table, not comparisons: digits and letters alternate at random in addresses, so branches on them mispredict.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint HexDigit(byte b) => HexDigits[b];
+
+    private static readonly byte[] HexDigits = BuildHexDigits();
+
+    private static byte[] BuildHexDigits()
+    {
+        var t = new byte[256];
+        System.Array.Fill(t, (byte)16);
+        for (int c = '0'; c <= '9'; c++) t[c] = (byte)(c - '0');
+        for (int c = 'a'; c <= 'f'; c++) t[c] = (byte)(c - 'a' + 10);
+        for (int c = 'A'; c <= 'F'; c++) t[c] = (byte)(c - 'A' + 10);
+        return t;
     }
 
     public int Int(ReadOnlySpan<byte> key, string what)
@@ -168,6 +258,16 @@ internal ref struct BodyCursor
         if (TryLit("}"u8)) { SkipSpace(); return 0; }
         while (true)
         {
+            // Fast path: a well-formed element ends at the first ',' or '}', exactly where the search below stops.
+            int next = ScanHex(_s, _pos, out ulong fast);
+            if (next >= 0 && next < _s.Length && _s[next] is (byte)',' or (byte)'}')
+            {
+                e.Append(which, fast);
+                count++;
+                _pos = next + 1;
+                if (_s[next] == '}') break;
+                continue;
+            }
             var rest = _s[_pos..];
             int end = rest.IndexOfAny((byte)',', (byte)'}');
             if (end < 0) { Fail("unterminated array " + what); return count; }

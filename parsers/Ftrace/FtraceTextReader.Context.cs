@@ -135,42 +135,62 @@ public sealed partial class FtraceTextReader
         flags = TraceContextFlags.None;
         preempt = migrate = 0;
         if (f.Length is not (4 or 5)) return false;
-        flags |= f[0] switch
-        {
-            (byte)'D' => TraceContextFlags.IrqsOff | TraceContextFlags.BhOff,
-            (byte)'d' => TraceContextFlags.IrqsOff,
-            (byte)'b' => TraceContextFlags.BhOff,
-            (byte)'X' => TraceContextFlags.IrqStateUnsupported,
-            (byte)'.' => TraceContextFlags.None,
-            _ => (TraceContextFlags)0xFFFF,
-        };
-        flags |= f[1] switch
-        {
-            (byte)'N' => TraceContextFlags.NeedResched | TraceContextFlags.PreemptNeedResched,
-            (byte)'n' => TraceContextFlags.NeedResched,
-            (byte)'p' => TraceContextFlags.PreemptNeedResched,
-            (byte)'L' => TraceContextFlags.NeedReschedLazy | TraceContextFlags.PreemptNeedResched,
-            (byte)'l' => TraceContextFlags.NeedReschedLazy,
-            (byte)'B' => TraceContextFlags.NeedResched | TraceContextFlags.NeedReschedLazy | TraceContextFlags.PreemptNeedResched,
-            (byte)'b' => TraceContextFlags.NeedResched | TraceContextFlags.NeedReschedLazy,
-            (byte)'.' => TraceContextFlags.None,
-            _ => (TraceContextFlags)0xFFFF,
-        };
-        flags |= f[2] switch
-        {
-            (byte)'Z' => TraceContextFlags.Nmi | TraceContextFlags.HardIrq,
-            (byte)'z' => TraceContextFlags.Nmi,
-            (byte)'H' => TraceContextFlags.HardIrq | TraceContextFlags.SoftIrq,
-            (byte)'h' => TraceContextFlags.HardIrq,
-            (byte)'s' => TraceContextFlags.SoftIrq,
-            (byte)'.' => TraceContextFlags.None,
-            _ => (TraceContextFlags)0xFFFF,
-        };
-        if (flags == (TraceContextFlags)0xFFFF || (ushort)flags > (ushort)TraceContextFlags.NoFlagColumn) return false;
+        // Table lookups: the characters vary from line to line, so the switches they come from mispredicted.
+        flags = (TraceContextFlags)(IrqColumn[f[0]] | ReschedColumn[f[1]] | ContextColumn[f[2]]);
+        if (flags == (TraceContextFlags)InvalidFlag || (ushort)flags > (ushort)TraceContextFlags.NoFlagColumn) return false;
         if (!TryNibble(f[3], out preempt)) return false;
         if (f.Length == 5 && !TryNibble(f[4], out migrate)) return false;
         return true;
     }
+
+    private const ushort InvalidFlag = 0xFFFF;
+    private static readonly ushort[] IrqColumn = FlagTable(IrqFlag);
+    private static readonly ushort[] ReschedColumn = FlagTable(ReschedFlag);
+    private static readonly ushort[] ContextColumn = FlagTable(ContextFlag);
+
+    private static ushort[] FlagTable(Func<byte, TraceContextFlags> column)
+    {
+        var t = new ushort[256];
+        for (int b = 0; b < 256; b++) t[b] = (ushort)column((byte)b);
+        return t;
+    }
+
+    /// <summary>Column 1: irqs-off / BH-disabled.</summary>
+    private static TraceContextFlags IrqFlag(byte c) => c switch
+    {
+        (byte)'D' => TraceContextFlags.IrqsOff | TraceContextFlags.BhOff,
+        (byte)'d' => TraceContextFlags.IrqsOff,
+        (byte)'b' => TraceContextFlags.BhOff,
+        (byte)'X' => TraceContextFlags.IrqStateUnsupported,
+        (byte)'.' => TraceContextFlags.None,
+        _ => (TraceContextFlags)InvalidFlag,
+    };
+
+    /// <summary>Column 2: need-resched (with the lazy variants of v6.13+).</summary>
+    private static TraceContextFlags ReschedFlag(byte c) => c switch
+    {
+        (byte)'N' => TraceContextFlags.NeedResched | TraceContextFlags.PreemptNeedResched,
+        (byte)'n' => TraceContextFlags.NeedResched,
+        (byte)'p' => TraceContextFlags.PreemptNeedResched,
+        (byte)'L' => TraceContextFlags.NeedReschedLazy | TraceContextFlags.PreemptNeedResched,
+        (byte)'l' => TraceContextFlags.NeedReschedLazy,
+        (byte)'B' => TraceContextFlags.NeedResched | TraceContextFlags.NeedReschedLazy | TraceContextFlags.PreemptNeedResched,
+        (byte)'b' => TraceContextFlags.NeedResched | TraceContextFlags.NeedReschedLazy,
+        (byte)'.' => TraceContextFlags.None,
+        _ => (TraceContextFlags)InvalidFlag,
+    };
+
+    /// <summary>Column 3: hardirq / softirq / NMI.</summary>
+    private static TraceContextFlags ContextFlag(byte c) => c switch
+    {
+        (byte)'Z' => TraceContextFlags.Nmi | TraceContextFlags.HardIrq,
+        (byte)'z' => TraceContextFlags.Nmi,
+        (byte)'H' => TraceContextFlags.HardIrq | TraceContextFlags.SoftIrq,
+        (byte)'h' => TraceContextFlags.HardIrq,
+        (byte)'s' => TraceContextFlags.SoftIrq,
+        (byte)'.' => TraceContextFlags.None,
+        _ => (TraceContextFlags)InvalidFlag,
+    };
 
     private static bool TryNibble(byte c, out byte value)
     {

@@ -3,13 +3,18 @@ using System.Globalization;
 
 namespace DmaReplay.Benchmarks;
 
-/// <summary>Repeats one benchmark body for a fixed time and prints its throughput; no BenchmarkDotNet harness in the way of a profiler.</summary>
+/// <summary>
+/// Repeats one benchmark body for a fixed time and prints its throughput, with no
+/// BenchmarkDotNet harness in the way of an external profiler. Optionally over a trace file
+/// (read into memory first) instead of the synthetic benchmark trace, e.g. to cost one line type.
+/// </summary>
 public static class ProfileLoop
 {
-    public static void Run(double seconds, string which)
+    public static void Run(double seconds, string which, string? file)
     {
         var bench = new ReaderBenchmarks();
-        bench.Setup();
+        if (file is null) bench.Setup();
+        else bench.SetTrace(File.ReadAllBytes(file));
         Func<long> body = which switch
         {
             "summary" => () => bench.ReaderAndSummary(),
@@ -25,7 +30,9 @@ public static class ProfileLoop
             runs++;
         }
         double s = sw.Elapsed.TotalSeconds / runs;
+        long bytes = bench.TraceLength;
+        long lines = bench.TraceLines;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{which}: {runs} runs, {s * 1e3:F1} ms/run, {BenchTrace.Bytes.Length / s / 1e6:F0} MB/s, {s * 1e9 / BenchTrace.EventLines:F1} ns/event"));
+            $"{which}: {runs} runs, {s * 1e3:F1} ms/run, {bytes / s / 1e6:F0} MB/s, {s * 1e9 / lines:F1} ns/line, {(double)bytes / lines:F0} bytes/line"));
     }
 }

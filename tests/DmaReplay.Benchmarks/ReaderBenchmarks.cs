@@ -31,6 +31,12 @@ public class ReaderBenchmarks
     [GlobalSetup]
     public void Setup() => _trace = BenchTrace.Bytes;
 
+    /// <summary>Another input, for <see cref="ProfileLoop"/>.</summary>
+    internal void SetTrace(byte[] trace) => _trace = trace;
+
+    internal long TraceLength => _trace.LongLength;
+    internal long TraceLines => _trace.AsSpan().Count((byte)'\n');
+
     /// <summary>(a) The reader with a handler that only counts.</summary>
     [Benchmark]
     public long Reader()
