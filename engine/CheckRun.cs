@@ -60,9 +60,7 @@ public sealed class CheckRun(CheckOptions options)
             inputSummaries.Add(Summarize(stats));
             devices.AddRange(builder.Devices.Select(d => Summarize(input.DisplayPath, d)));
         }
-        var counts = findings.GroupBy(f => f.Rule).OrderBy(g => g.Key, StringComparer.Ordinal)
-            .Select(g => KeyValuePair.Create(g.Key, (long)g.Count())).ToList();
-        return new RunSummary(Tool, inputSummaries, devices, findings, counts);
+        return new RunSummary(Tool, inputSummaries, devices, findings, CountByRule(findings));
     }
 
     private InputStatistics Unreadable(ResolvedInput input, int index, string reason)
@@ -72,7 +70,11 @@ public sealed class CheckRun(CheckOptions options)
         return stats;
     }
 
-    private static InputSummary Summarize(InputStatistics s)
+    public static IReadOnlyList<KeyValuePair<string, long>> CountByRule(IEnumerable<Finding> findings) =>
+        findings.GroupBy(f => f.Rule).OrderBy(g => g.Key, StringComparer.Ordinal)
+            .Select(g => KeyValuePair.Create(g.Key, (long)g.Count())).ToList();
+
+    public static InputSummary Summarize(InputStatistics s)
     {
         var byType = new List<KeyValuePair<string, long>>();
         for (int k = 0; k < DmaEventKinds.Count; k++)
@@ -93,7 +95,9 @@ public sealed class CheckRun(CheckOptions options)
             s.Diagnostics.ToList(), s.ReadError);
     }
 
-    private DeviceSummary Summarize(string input, DeviceActivity d) => new(
-        input, Strings.Device(d.Device), d.Events, d.Maps, d.MapFailures, d.Unmaps, d.UnmatchedUnmaps,
+    private DeviceSummary Summarize(string input, DeviceActivity d) => Summarize(Strings, input, d);
+
+    public static DeviceSummary Summarize(TraceStrings strings, string input, DeviceActivity d) => new(
+        input, strings.Device(d.Device), d.Events, d.Maps, d.MapFailures, d.Unmaps, d.UnmatchedUnmaps,
         d.PeakLiveMappings, d.PeakLiveBytes, d.LiveMappings, d.LiveBytes, d.LiveMappingsOverTime.Points());
 }

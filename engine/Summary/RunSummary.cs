@@ -14,6 +14,9 @@ public sealed record RunSummary(
     IReadOnlyList<Finding> Findings,
     IReadOnlyList<KeyValuePair<string, long>> FindingCounts)
 {
+    /// <summary>The replay's platform, agreement and SWIOTLB metrics; null for <c>check</c>.</summary>
+    public Replay.ReplayReport? Replay { get; init; }
+
     public long TotalEvents => Inputs.Sum(i => i.Events);
     public long TotalMalformed => Inputs.Sum(i => i.Malformed);
     public bool AnyInputUnreadable => Inputs.Any(i => i.ReadError is not null);

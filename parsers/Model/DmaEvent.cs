@@ -120,6 +120,28 @@ public sealed class DmaEvent
         array[count++] = value;
     }
 
+    /// <summary>Makes this instance a copy of <paramref name="o"/> (arrays copied into this instance's buffers).</summary>
+    internal void CopyFrom(DmaEvent o)
+    {
+        Kind = o.Kind; Position = o.Position; TimestampNs = o.TimestampNs; Cpu = o.Cpu; Pid = o.Pid; Tgid = o.Tgid;
+        Task = o.Task; Flags = o.Flags; PreemptDepth = o.PreemptDepth; MigrateDisable = o.MigrateDisable;
+        Device = o.Device; Direction = o.Direction; RawDirection = o.RawDirection; Attrs = o.Attrs;
+        DmaAddr = o.DmaAddr; PhysAddr = o.PhysAddr; Size = o.Size; VirtAddr = o.VirtAddr; GfpText = o.GfpText; Gfp = o.Gfp;
+        Error = o.Error; Nents = o.Nents; Ents = o.Ents; Truncated = o.Truncated;
+        SetArray(SgArray.Phys, o.PhysAddrs);
+        SetArray(SgArray.Dma, o.DmaAddrs);
+        SetArray(SgArray.Lengths, o.Lengths);
+        DmaMask = o.DmaMask; BounceReason = o.BounceReason; UnmappedSize = o.UnmappedSize; GroupId = o.GroupId;
+        FaultFlags = o.FaultFlags; Driver = o.Driver; Timeline = o.Timeline; Context = o.Context; Seqno = o.Seqno;
+        KernelStack = o.KernelStack; UserStack = o.UserStack;
+    }
+
+    internal void SetArray(SgArray which, ReadOnlySpan<ulong> values)
+    {
+        ClearArrays(which);
+        foreach (ulong v in values) Append(which, v);
+    }
+
     /// <summary>Copies this event into an immutable record that may be kept.</summary>
     public DmaEventRecord ToRecord() => new(
         Kind, Position, TimestampNs, Cpu, Pid, Tgid, Task, Flags, PreemptDepth, MigrateDisable,

@@ -1,0 +1,41 @@
+namespace DmaReplay.Engine;
+
+/// <summary>
+/// Every kernel constant DmaReplay models, in one place, with the file it comes from (Linux
+/// 6.12; ../shared/kernel-facts.md cites the copies read). A kernel-version profile overrides
+/// them by constructing another instance.
+/// </summary>
+public sealed record KernelDefaults
+{
+    public static KernelDefaults Linux612 { get; } = new();
+
+    // include/linux/swiotlb.h
+    /// <summary>IO_TLB_SHIFT: a slot is 2 KiB.</summary>
+    public int IoTlbShift { get; init; } = 11;
+    /// <summary>IO_TLB_SEGSIZE: free-run bookkeeping never spans 128 slots; no mapping exceeds it.</summary>
+    public int IoTlbSegSize { get; init; } = 128;
+    /// <summary>IO_TLB_DEFAULT_SIZE (64 MiB) in slots.</summary>
+    public int IoTlbDefaultSlabs { get; init; } = 32768;
+    /// <summary>IO_TLB_MIN_SLABS (1 MiB).</summary>
+    public int IoTlbMinSlabs { get; init; } = 512;
+
+    // arch/x86 (PAGE_SHIFT) and the generic default
+    public int PageShift { get; init; } = 12;
+    /// <summary>L1_CACHE_BYTES on x86-64 and most arm64 parts.</summary>
+    public int L1CacheBytes { get; init; } = 64;
+
+    // kernel/dma/debug.c
+    /// <summary>PREALLOC_DMA_DEBUG_ENTRIES.</summary>
+    public int DmaDebugEntries { get; init; } = 65536;
+    /// <summary>ACTIVE_CACHELINE_MAX_OVERLAP.</summary>
+    public int ActiveCachelineMaxOverlap { get; init; } = 7;
+
+    // drivers/pci/probe.c (pci_device_add) and kernel/dma/mapping.c defaults
+    /// <summary>dma_get_max_seg_size() of a PCI device that did not set one.</summary>
+    public ulong PciMaxSegmentSize { get; init; } = 65536;
+    /// <summary>dma_get_seg_boundary() of a PCI device that did not set one.</summary>
+    public ulong PciSegmentBoundary { get; init; } = 0xffff_ffff;
+
+    public int IoTlbSize => 1 << IoTlbShift;
+    public ulong PageSize => 1UL << PageShift;
+}

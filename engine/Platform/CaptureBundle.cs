@@ -1,0 +1,257 @@
+using System.Globalization;
+using System.IO.Compression;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using DmaReplay.Engine.Replay;
+
+namespace DmaReplay.Engine.Platform;
+
+/// <summary>
+/// A capture bundle: a folder with the trace and the snapshot of the machine it was taken on
+/// (meta.json, cmdline.txt, iomem.txt, devices.txt, dmesg.txt, iommu_groups.txt; any of them may
+/// be stored .gz). Builds the platform the capture ran on, and records where each fact came from.
+/// </summary>
+public sealed partial record CaptureBundle(string Directory, string TracePath, PlatformModel Platform, CaptureFacts Facts)
+{
+    public static bool IsBundle(string dir) => Inputs.InputResolver.BundleTrace(dir) is not null;
+
+    public static CaptureBundle Load(string dir, KernelDefaults? kernel = null)
+    {
+        var k = kernel ?? KernelDefaults.Linux612;
+        string trace = Inputs.InputResolver.BundleTrace(dir) ?? throw new FileNotFoundException("no trace.txt in the bundle", Path.Combine(dir, "trace.txt"));
+        var provenance = new List<string>();
+        using var meta = ReadText(dir, "meta.json") is { } json ? JsonDocument.Parse(json) : null;
+        string cmdline = ReadText(dir, "cmdline.txt")?.Trim() ?? "";
+        string dmesg = ReadText(dir, "dmesg.txt") ?? "";
+
+        int cpus = Cpus(meta, trace, provenance);
+        var ram = Ram(ReadText(dir, "iomem.txt"), provenance);
+        var devices = Devices(ReadText(dir, "devices.txt"), ReadText(dir, "iommu_groups.txt"), provenance);
+        var swiotlb = Swiotlb(meta, cmdline, dmesg, cpus, ram, k, provenance);
+
+        var platform = new PlatformModel
+        {
+            Name = Path.GetFileName(Path.GetFullPath(dir).TrimEnd(Path.DirectorySeparatorChar)),
+            Cpus = cpus,
+            Ram = ram,
+            Swiotlb = swiotlb,
+            Devices = devices,
+            Provenance = provenance,
+            Kernel = k,
+        };
+        return new CaptureBundle(dir, trace, platform, ReadFacts(meta));
+    }
+
+    /// <summary>A bundle file, plain or gzip'ed; null when absent.</summary>
+    public static string? ReadText(string dir, string name)
+    {
+        var plain = Path.Combine(dir, name);
+        if (File.Exists(plain)) return File.ReadAllText(plain);
+        var gz = plain + ".gz";
+        if (!File.Exists(gz)) return null;
+        using var z = new GZipStream(File.OpenRead(gz), CompressionMode.Decompress);
+        using var r = new StreamReader(z);
+        return r.ReadToEnd();
+    }
+
+    private static int Cpus(JsonDocument? meta, string trace, List<string> provenance)
+    {
+        if (meta is not null && meta.RootElement.TryGetProperty("platform", out var p) && p.TryGetProperty("smp", out var smp) && smp.ValueKind == JsonValueKind.Number)
+        {
+            provenance.Add($"cpus={smp.GetInt32()} from meta.json platform.smp");
+            return smp.GetInt32();
+        }
+        // The trace header: "# entries-in-buffer/entries-written: A/B   #P:N"
+        using var reader = new StreamReader(Parsers.Input.TraceInputStream.Open(trace, out _));
+        for (int i = 0; i < 12 && reader.ReadLine() is { } line; i++)
+        {
+            var m = HeaderCpus().Match(line);
+            if (!m.Success) continue;
+            provenance.Add($"cpus={m.Groups[1].Value} from the trace header (#P)");
+            return int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
+        }
+        provenance.Add("cpus=1: no platform.smp in meta.json and no #P in the trace header");
+        return 1;
+    }
+
+    /// <summary>Top-level "System RAM" lines of /proc/iomem ("00100000-7ffd3fff : System RAM", end inclusive).</summary>
+    private static IReadOnlyList<MemoryRange> Ram(string? iomem, List<string> provenance)
+    {
+        var ram = new List<MemoryRange>();
+        if (iomem is null) return ram;
+        foreach (var line in iomem.Split('\n'))
+        {
+            if (line.StartsWith(' ')) continue;
+            var m = IomemLine().Match(line);
+            if (!m.Success || m.Groups[3].Value.Trim() != "System RAM") continue;
+            ram.Add(new MemoryRange(ulong.Parse(m.Groups[1].Value, NumberStyles.HexNumber, CultureInfo.InvariantCulture),
+                ulong.Parse(m.Groups[2].Value, NumberStyles.HexNumber, CultureInfo.InvariantCulture) + 1));
+        }
+        if (ram.Count > 0) provenance.Add($"RAM: {ram.Count} System RAM ranges up to 0x{ram.Max(r => r.End):x} from iomem.txt");
+        return ram;
+    }
+
+    private static IReadOnlyList<DeviceModel> Devices(string? devicesTxt, string? groupsTxt, List<string> provenance)
+    {
+        var groups = new Dictionary<string, (int Group, IommuDomainType Type)>();
+        if (groupsTxt is not null)
+        {
+            foreach (var line in groupsTxt.Split('\n'))
+            {
+                var m = GroupLine().Match(line);
+                if (!m.Success) continue;
+                var type = m.Groups[2].Value switch
+                {
+                    "DMA" => IommuDomainType.Dma,
+                    "DMA-FQ" => IommuDomainType.DmaFq,
+                    "identity" => IommuDomainType.Identity,
+                    _ => IommuDomainType.None,
+                };
+                foreach (var dev in m.Groups[3].Value.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+                    groups[dev] = (int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture), type);
+            }
+        }
+        var devices = new List<DeviceModel>();
+        if (devicesTxt is null) return devices;
+        foreach (var line in devicesTxt.Split('\n'))
+        {
+            var f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (f.Length < 2 || f[0] != "pci") continue;
+            var kv = f.Skip(2).Select(x => x.Split('=', 2)).Where(x => x.Length == 2).ToDictionary(x => x[0], x => x[1]);
+            var d = new DeviceModel
+            {
+                Name = f[1],
+                Bus = "pci",
+                Driver = kv.GetValueOrDefault("driver", "none"),
+                DmaMaskBits = int.TryParse(kv.GetValueOrDefault("dma_mask_bits"), out int b) ? b : 32,
+                CoherentMaskBits = int.TryParse(kv.GetValueOrDefault("consistent_dma_mask_bits"), out int c) ? c : 32,
+                IommuDomain = groups.TryGetValue(f[1], out var g) ? g.Type : IommuDomainType.None,
+                IommuGroup = groups.TryGetValue(f[1], out var g2) ? g2.Group : null,
+            };
+            devices.Add(DriverDefaults.Apply(d, provenance));
+        }
+        provenance.Add($"devices: {devices.Count} PCI devices with their DMA masks from devices.txt" +
+            (groups.Count > 0 ? $", IOMMU domains of {groups.Count} devices from iommu_groups.txt" : ""));
+        return devices;
+    }
+
+    private static SwiotlbConfig Swiotlb(JsonDocument? meta, string cmdline, string dmesg, int cpus,
+        IReadOnlyList<MemoryRange> ram, KernelDefaults k, List<string> provenance)
+    {
+        var param = SwiotlbParam.Parse(cmdline);
+        if (param.NoForce)
+        {
+            provenance.Add("swiotlb: off (swiotlb=noforce on the command line)");
+            return new SwiotlbConfig();
+        }
+        JsonElement pool = default;
+        bool haveProbe = meta is not null && meta.RootElement.TryGetProperty("swiotlb", out var sw)
+            && sw.TryGetProperty("pool", out pool) && pool.ValueKind == JsonValueKind.Object;
+        if (haveProbe && pool.TryGetProperty("initialised", out var init) && init.ValueKind == JsonValueKind.False)
+        {
+            provenance.Add("swiotlb: none (meta.json swiotlb.pool: not initialised)");
+            return new SwiotlbConfig();
+        }
+        if (haveProbe && pool.TryGetProperty("nslabs", out var nsl) && nsl.GetInt32() > 0)
+        {
+            ulong start = Convert.ToUInt64(pool.GetProperty("start").GetString()![2..], 16);
+            int nareas = pool.GetProperty("nareas").GetInt32();
+            provenance.Add($"swiotlb.start=0x{start:x}, nslabs={nsl.GetInt32()}, nareas={nareas} from meta.json swiotlb.pool (read from the running kernel)");
+            if (param.Force) provenance.Add("swiotlb.force from cmdline.txt (swiotlb=...force)");
+            return new SwiotlbConfig { Start = start, Nslabs = nsl.GetInt32(), Nareas = nareas, Force = param.Force };
+        }
+
+        // No probe: size from the command line (setup_io_tlb_npages) and areas from dmesg or the CPUs.
+        bool highRam = ram.Count > 0 && ram.Max(r => r.End) > 0x1_0000_0000UL;
+        if (!param.Force && !highRam && !dmesg.Contains("software IO TLB: mapped", StringComparison.Ordinal))
+        {
+            provenance.Add("swiotlb: none (x86 sets no pool up: no swiotlb=force and no RAM above 4 GiB)");
+            return new SwiotlbConfig();
+        }
+        int nslabs = param.Nslabs ?? k.IoTlbDefaultSlabs;
+        var areaMatch = AreaNum().Match(dmesg);
+        int areas = param.Nareas ?? (areaMatch.Success ? int.Parse(areaMatch.Groups[1].Value, CultureInfo.InvariantCulture)
+            : (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Max(1, cpus)));
+        if (nslabs < k.IoTlbSegSize * areas) nslabs = k.IoTlbSegSize * areas;
+        nslabs = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)nslabs);
+        provenance.Add($"swiotlb.nslabs={nslabs} from " + (param.Nslabs is null ? "the default size (64 MiB)" : "cmdline.txt swiotlb=") +
+            $", nareas={areas} from " + (param.Nareas is not null ? "cmdline.txt" : areaMatch.Success ? "dmesg 'area num'" : "the CPU count"));
+        if (param.Force) provenance.Add("swiotlb.force from cmdline.txt (swiotlb=...force)");
+        ulong? startFromDmesg = null;
+        var mapped = MappedLine().Match(dmesg);
+        if (mapped.Success)
+        {
+            startFromDmesg = ulong.Parse(mapped.Groups[1].Value, NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+            provenance.Add($"swiotlb.start=0x{startFromDmesg:x} from dmesg 'software IO TLB: mapped [mem ...]'");
+        }
+        return new SwiotlbConfig { Start = startFromDmesg, Nslabs = nslabs, Nareas = areas, Force = param.Force };
+    }
+
+    private static CaptureFacts ReadFacts(JsonDocument? meta)
+    {
+        if (meta is null || !meta.RootElement.TryGetProperty("swiotlb", out var sw)) return new CaptureFacts();
+        long? hiwater = null, used = null;
+        List<(int, int)>? areas = null;
+        if (sw.TryGetProperty("pool", out var pool) && pool.ValueKind == JsonValueKind.Object
+            && pool.TryGetProperty("state_after_trace", out var st) && st.ValueKind == JsonValueKind.Object)
+        {
+            hiwater = st.GetProperty("used_hiwater").GetInt64();
+            used = st.GetProperty("total_used").GetInt64();
+            areas = st.GetProperty("areas").EnumerateArray().Select(a => (a.GetProperty("used").GetInt32(), a.GetProperty("index").GetInt32())).ToList();
+        }
+        else if (sw.TryGetProperty("debugfs_end_of_workload", out var dbg) && dbg.ValueKind == JsonValueKind.Object)
+        {
+            hiwater = dbg.GetProperty("io_tlb_used_hiwater").GetInt64();
+            used = dbg.GetProperty("io_tlb_used").GetInt64();
+        }
+        return new CaptureFacts { UsedHiwater = hiwater, UsedAtEnd = used, Areas = areas };
+    }
+
+    [GeneratedRegex(@"#P:(\d+)")] private static partial Regex HeaderCpus();
+    [GeneratedRegex(@"^([0-9a-f]+)-([0-9a-f]+) : (.*)$")] private static partial Regex IomemLine();
+    [GeneratedRegex(@"^group (\d+) type=(\S+) devices=(.*)$")] private static partial Regex GroupLine();
+    [GeneratedRegex(@"software IO TLB: area num (\d+)\.")] private static partial Regex AreaNum();
+    [GeneratedRegex(@"software IO TLB: mapped \[mem 0x([0-9a-f]+)-0x([0-9a-f]+)\]")] private static partial Regex MappedLine();
+}
+
+/// <summary>"swiotlb=&lt;nslabs&gt;[,&lt;nareas&gt;][,force|noforce]" (kernel/dma/swiotlb.c setup_io_tlb_npages).</summary>
+public readonly record struct SwiotlbParam(int? Nslabs, int? Nareas, bool Force, bool NoForce)
+{
+    public static SwiotlbParam Parse(string cmdline)
+    {
+        var token = cmdline.Split(' ', StringSplitOptions.RemoveEmptyEntries).LastOrDefault(t => t.StartsWith("swiotlb=", StringComparison.Ordinal));
+        if (token is null) return default;
+        var s = token["swiotlb=".Length..];
+        int? nslabs = null, nareas = null;
+        if (s.Length > 0 && char.IsAsciiDigit(s[0]))
+        {
+            nslabs = (int)AlignUp(ParseCNumber(ref s), 128); // ALIGN(simple_strtoul(str, &str, 0), IO_TLB_SEGSIZE)
+        }
+        if (s.StartsWith(',')) s = s[1..];
+        if (s.Length > 0 && char.IsAsciiDigit(s[0]))
+        {
+            ulong n = ParseCNumber(ref s); // swiotlb_adjust_nareas: 0 → 1, else a power of two
+            nareas = n == 0 ? 1 : (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)n);
+        }
+        if (s.StartsWith(',')) s = s[1..];
+        return new SwiotlbParam(nslabs, nareas, s == "force", s == "noforce");
+    }
+
+    /// <summary>simple_strtoul(str, &amp;end, 0): 0x hex, leading-0 octal, else decimal.</summary>
+    private static ulong ParseCNumber(ref string s)
+    {
+        int b = s.StartsWith("0x", StringComparison.OrdinalIgnoreCase) ? 16 : s.StartsWith('0') && s.Length > 1 ? 8 : 10;
+        int i = b == 16 ? 2 : 0;
+        ulong v = 0;
+        for (; i < s.Length; i++)
+        {
+            int d = char.IsAsciiDigit(s[i]) ? s[i] - '0' : char.IsAsciiHexDigit(s[i]) ? (char.ToLowerInvariant(s[i]) - 'a' + 10) : 99;
+            if (d >= b) break;
+            v = v * (ulong)b + (ulong)d;
+        }
+        s = s[i..];
+        return v;
+    }
+
+    private static ulong AlignUp(ulong v, ulong a) => (v + a - 1) / a * a;
+}

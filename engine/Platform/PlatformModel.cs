@@ -1,0 +1,99 @@
+namespace DmaReplay.Engine.Platform;
+
+/// <summary>
+/// The machine a trace is replayed on: memory, CPUs, the SWIOTLB pool and every DMA device with
+/// the parameters the kernel's DMA layer reads (include/linux/dma-mapping.h, dma-direct.h).
+/// Built from a capture bundle, a JSON platform file or a preset, then adjusted with --set.
+/// </summary>
+public sealed record PlatformModel
+{
+    public string Name { get; init; } = "custom";
+    public int Cpus { get; init; } = 1;
+    /// <summary>"System RAM" ranges of /proc/iomem, [Start, End) physical.</summary>
+    public IReadOnlyList<MemoryRange> Ram { get; init; } = [];
+    /// <summary>True for platforms whose devices snoop CPU caches (x86); false: non-coherent by default.</summary>
+    public bool CoherentByDefault { get; init; } = true;
+    /// <summary>dma_get_cache_alignment(): 1 on x86, ARCH_DMA_MINALIGN on arm64.</summary>
+    public int DmaCacheAlignment { get; init; } = 1;
+    public int CacheLineBytes { get; init; } = 64;
+    /// <summary>CONFIG_DMA_BOUNCE_UNALIGNED_KMALLOC (arm64): small non-coherent buffers bounce.</summary>
+    public bool BounceUnalignedKmalloc { get; init; }
+    /// <summary>The memory-encryption bit phys_to_dma() ORs in (AMD SME/SEV "C-bit"); 0 = none.</summary>
+    public ulong MemoryEncryptionMask { get; init; }
+    public SwiotlbConfig Swiotlb { get; init; } = new();
+    public IReadOnlyList<DeviceModel> Devices { get; init; } = [];
+    /// <summary>What each value came from (bundle file, preset, inference, --set): shown in the reports.</summary>
+    public IReadOnlyList<string> Provenance { get; init; } = [];
+    public KernelDefaults Kernel { get; init; } = KernelDefaults.Linux612;
+
+    /// <summary>The device of that name, or a default PCI device (64-bit masks, coherent per platform).</summary>
+    public DeviceModel Device(string name) =>
+        Devices.FirstOrDefault(d => d.Name == name) ?? DeviceModel.DefaultFor(name, this);
+
+    /// <summary>Last byte of RAM (for dma_direct_get_required_mask and dma_supported).</summary>
+    public ulong RamEnd => Ram.Count == 0 ? 0 : Ram.Max(r => r.End);
+}
+
+public readonly record struct MemoryRange(ulong Start, ulong End)
+{
+    public bool Contains(ulong addr) => addr >= Start && addr < End;
+    public ulong Size => End - Start;
+}
+
+/// <summary>A dma-range offset region (dev->dma_range_map entry).</summary>
+public sealed record DmaRange(ulong CpuStart, ulong DmaStart, ulong Size);
+
+public enum IommuDomainType { None, Identity, Dma, DmaFq }
+
+/// <summary>One DMA device: masks, limits, coherency and its IOMMU domain.</summary>
+public sealed record DeviceModel
+{
+    public required string Name { get; init; }
+    public string Bus { get; init; } = "pci";
+    public string Driver { get; init; } = "";
+    /// <summary>*dev->dma_mask as a bit count (dma_mask_bits in sysfs).</summary>
+    public int DmaMaskBits { get; init; } = 64;
+    public int CoherentMaskBits { get; init; } = 64;
+    /// <summary>dev->bus_dma_limit (0 = none).</summary>
+    public ulong BusDmaLimit { get; init; }
+    public IReadOnlyList<DmaRange> DmaRanges { get; init; } = [];
+    public bool Coherent { get; init; } = true;
+    /// <summary>dma_get_min_align_mask(): low address bits SWIOTLB must preserve (NVMe: 4095).</summary>
+    public ulong MinAlignMask { get; init; }
+    public ulong MaxSegmentSize { get; init; } = 65536;
+    public ulong SegmentBoundaryMask { get; init; } = 0xffff_ffff;
+    public IommuDomainType IommuDomain { get; init; } = IommuDomainType.None;
+    public int? IommuGroup { get; init; }
+    /// <summary>Untrusted (external-facing) devices bounce unaligned buffers through SWIOTLB under an IOMMU.</summary>
+    public bool Untrusted { get; init; }
+
+    public ulong DmaMask => Mask(DmaMaskBits);
+    public ulong CoherentMask => Mask(CoherentMaskBits);
+
+    public static ulong Mask(int bits) => bits >= 64 ? ulong.MaxValue : (1UL << bits) - 1;
+
+    public static DeviceModel DefaultFor(string name, PlatformModel platform) => new()
+    {
+        Name = name,
+        Bus = name.Length == 12 && name[4] == ':' && name[7] == ':' ? "pci" : "platform",
+        Coherent = platform.CoherentByDefault,
+    };
+}
+
+/// <summary>The SWIOTLB configuration (kernel/dma/swiotlb.c io_tlb_mem / io_tlb_pool).</summary>
+public sealed record SwiotlbConfig
+{
+    /// <summary>Physical address of slot 0; null when unknown (to be inferred from the trace).</summary>
+    public ulong? Start { get; init; }
+    /// <summary>Slots of the default pool (0 = no SWIOTLB).</summary>
+    public int Nslabs { get; init; }
+    public int Nareas { get; init; } = 1;
+    /// <summary>swiotlb=force: every streaming mapping bounces.</summary>
+    public bool Force { get; init; }
+    /// <summary>CONFIG_SWIOTLB_DYNAMIC: pools grow and transient pools serve what the default cannot.</summary>
+    public bool Dynamic { get; init; }
+
+    public bool Active => Nslabs > 0;
+    public int AreaNslabs => Nareas == 0 ? 0 : Nslabs / Nareas;
+    public ulong SizeBytes(KernelDefaults k) => (ulong)Nslabs << k.IoTlbShift;
+}

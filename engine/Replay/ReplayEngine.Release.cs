@@ -1,0 +1,161 @@
+using DmaReplay.Engine.Direct;
+using DmaReplay.Parsers.Model;
+
+namespace DmaReplay.Engine.Replay;
+
+public sealed partial class ReplayEngine
+{
+    /// <summary>The live mapping the driver releases with this recorded handle: the same size if there are several.</summary>
+    private LiveMap? TakeLive(int device, ulong recorded, ulong size)
+    {
+        var key = (device, recorded);
+        if (!_live.TryGetValue(key, out var head)) return null;
+        LiveMap? prev = null, hit = head, hitPrev = null;
+        for (var lm = head; lm is not null; prev = lm, lm = lm.Next)
+        {
+            if (lm.Size != size) continue;
+            hit = lm;
+            hitPrev = prev;
+            break;
+        }
+        if (hitPrev is null)
+        {
+            if (hit.Next is null) _live.Remove(key);
+            else _live[key] = hit.Next;
+        }
+        else
+        {
+            hitPrev.Next = hit.Next;
+        }
+        return hit;
+    }
+
+    // dma_direct_unmap_page: copy back (FROM_DEVICE/BIDIRECTIONAL unless SKIP_CPU_SYNC), then free the slots.
+    private void UnmapSingle(DmaEvent e)
+    {
+        var m = Model(e.Device);
+        if (Translated(m)) return;
+        var lm = TakeLive(e.Device, e.DmaAddr, e.Size);
+        if (lm is null) return; // not a mapping of this replay: the checks report it with the recorded handle
+        if (lm.Bounced) ReleaseBounce(e, DmaDirect.DmaToPhys(m, _platform, lm.Emulated), e.Size, e.Direction, e.Attrs);
+        _out.DmaAddr = lm.Emulated;
+    }
+
+    // dma_direct_unmap_sg: every entry of the list the map stored, by the physical addresses the unmap prints.
+    private void UnmapSg(DmaEvent e)
+    {
+        var m = Model(e.Device);
+        if (Translated(m)) return;
+        var phys = e.PhysAddrs;
+        if (phys.IsEmpty || !_liveSg.TryGetValue((e.Device, phys[0]), out var head)) return;
+        LiveSg? prev = null, hit = null, hitPrev = null;
+        for (var sg = head; sg is not null; prev = sg, sg = sg.Next)
+        {
+            int n = Math.Min(sg.Phys.Length, phys.Length);
+            if (!sg.Phys.AsSpan(0, n).SequenceEqual(phys[..n])) continue;
+            hit = sg;
+            hitPrev = prev;
+            break;
+        }
+        if (hit is null) return;
+        if (hitPrev is null)
+        {
+            if (hit.Next is null) _liveSg.Remove((e.Device, phys[0]));
+            else _liveSg[(e.Device, phys[0])] = hit.Next;
+        }
+        else
+        {
+            hitPrev.Next = hit.Next;
+        }
+        for (int i = 0; i < hit.Emulated.Length; i++)
+        {
+            if (hit.Bounced[i]) ReleaseBounce(e, DmaDirect.DmaToPhys(m, _platform, hit.Emulated[i]), hit.Lengths[i], e.Direction, e.Attrs);
+        }
+    }
+
+    /// <summary>The live mapping whose recorded range holds <paramref name="recorded"/>, and the offset into it.</summary>
+    private LiveMap? FindLive(int device, ulong recorded, out ulong offset)
+    {
+        offset = 0;
+        if (_live.TryGetValue((device, recorded), out var exact)) return exact;
+        foreach (var ((dev, start), lm) in _live) // a sync into the middle of a mapping: rare, so a scan
+        {
+            if (dev == device && recorded >= start && recorded - start < lm.Size)
+            {
+                offset = recorded - start;
+                return lm;
+            }
+        }
+        return null;
+    }
+
+    private void SyncSingle(DmaEvent e)
+    {
+        var m = Model(e.Device);
+        if (Translated(m)) return;
+        var lm = FindLive(e.Device, e.DmaAddr, out ulong offset);
+        if (lm is null) return;
+        ulong emulated = lm.Emulated + offset;
+        if (lm.Bounced) SyncBounce(e, m, emulated, e.Size, forCpu: e.Kind == DmaEventKind.DmaSyncSingleForCpu);
+        _out.DmaAddr = emulated;
+    }
+
+    private void SyncSg(DmaEvent e)
+    {
+        var m = Model(e.Device);
+        if (Translated(m)) return;
+        var dma = e.DmaAddrs;
+        var lens = e.Lengths;
+        if (_scratch.Length < dma.Length) _scratch = new ulong[Math.Max(dma.Length, _scratch.Length * 2)];
+        bool forCpu = e.Kind == DmaEventKind.DmaSyncSgForCpu;
+        for (int i = 0; i < dma.Length; i++)
+        {
+            _scratch[i] = dma[i];
+            if (!FindSgEntry(e.Device, dma[i], out var sg, out int entry)) continue;
+            _scratch[i] = sg!.Emulated[entry] + (dma[i] - sg.Recorded[entry]);
+            if (sg.Bounced[entry]) SyncBounce(e, m, _scratch[i], lens[i], forCpu);
+        }
+        _out.SetArray(SgArray.Dma, _scratch.AsSpan(0, dma.Length));
+    }
+
+    private bool FindSgEntry(int device, ulong recorded, out LiveSg? found, out int entry)
+    {
+        foreach (var ((dev, _), head) in _liveSg)
+        {
+            if (dev != device) continue;
+            for (var sg = head; sg is not null; sg = sg.Next)
+            {
+                for (int i = 0; i < sg.Recorded.Length; i++)
+                {
+                    if (recorded >= sg.Recorded[i] && recorded - sg.Recorded[i] < sg.Lengths[i])
+                    {
+                        found = sg;
+                        entry = i;
+                        return true;
+                    }
+                }
+            }
+        }
+        found = null;
+        entry = -1;
+        return false;
+    }
+
+    private void SyncBounce(DmaEvent e, Platform.DeviceModel m, ulong emulatedDma, ulong size, bool forCpu)
+    {
+        long to = _swiotlb!.BytesToDevice, from = _swiotlb.BytesFromDevice;
+        _swiotlb.Sync(_bounceDevs[e.Device], DmaDirect.DmaToPhys(m, _platform, emulatedDma), size, e.Direction, forCpu);
+        long copied = _swiotlb.BytesToDevice - to + (_swiotlb.BytesFromDevice - from);
+        var stats = Stats(e.Device);
+        if (forCpu)
+        {
+            _bytesSyncCpu += copied;
+            stats.BytesFrom += copied;
+        }
+        else
+        {
+            _bytesSyncDev += copied;
+            stats.BytesTo += copied;
+        }
+    }
+}

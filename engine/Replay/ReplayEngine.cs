@@ -1,0 +1,181 @@
+using DmaReplay.Engine.Direct;
+using DmaReplay.Engine.Platform;
+using DmaReplay.Engine.Summary;
+using DmaReplay.Engine.Swiotlb;
+using DmaReplay.Parsers;
+using DmaReplay.Parsers.Model;
+
+namespace DmaReplay.Engine.Replay;
+
+/// <summary>
+/// Re-executes a trace's maps and releases on an emulated DMA stack (dma-direct and SWIOTLB here)
+/// and compares every returned address with the one the kernel returned. Later unmaps and syncs
+/// are translated from the recorded handle to the emulated one, so a what-if platform replays the
+/// same driver behaviour; the checks downstream see the emulated handles.
+/// </summary>
+/// <remarks>
+/// swiotlb_bounced is emitted at the start of swiotlb_map(), before the slot search, on the CPU
+/// that maps: when the emulated platform bounces that buffer too, the slots are taken right there,
+/// at the kernel's moment, and the map event that follows reads the result. Bounces no map event
+/// claims are the entries of a dma_map_sg that failed (it leaves no dma event): their slots are
+/// released as dma-direct unmaps the mapped prefix.
+/// </remarks>
+public sealed partial class ReplayEngine : ITraceEventHandler
+{
+    public const int MaxMismatches = 20;
+    private const int FreeRunSampleEvery = 256;
+
+    private readonly PlatformModel _platform;
+    private readonly CaptureFacts? _capture;
+    private readonly TraceStrings _strings;
+    private readonly string _input;
+    private readonly ITraceEventHandler? _downstream;
+    private readonly SwiotlbMem? _swiotlb;
+    private readonly DmaEvent _out = new();
+    private DeviceModel?[] _models = new DeviceModel?[16];
+    private BounceDevice[] _bounceDevs = new BounceDevice[16];
+    private readonly Dictionary<(int Cpu, int Pid, bool Irq), List<PendingBounce>> _pending = new();
+    private readonly Dictionary<(int Device, ulong Recorded), LiveMap> _live = new();
+    private readonly Dictionary<(int Device, ulong FirstPhys), LiveSg> _liveSg = new();
+    private readonly List<Mismatch> _mismatches = [];
+    private readonly Dictionary<int, DeviceStats> _deviceStats = new();
+    private ulong[] _scratch = new ulong[16];
+    private readonly DownsampledSeries[]? _areaSeries;
+    private DownsampledSeries? _usedSeries, _failureSeries, _freeRunSeries;
+    private long _swiotlbOps;
+    private bool PendingAny => _pending.Count > 0;
+    private bool _started;
+
+    // agreement
+    private long _directCompared, _directExact, _swiotlbCompared, _swiotlbExact;
+    private long _failRecorded, _failPredicted, _failMatched, _mismatchCount;
+    // bytes by operation and search cost
+    private long _bytesMap, _bytesUnmap, _bytesSyncDev, _bytesSyncCpu, _searches, _maxSteps;
+
+    public ReplayEngine(PlatformModel platform, CaptureFacts? capture, bool platformIsCaptureOwn, TraceStrings strings,
+        string inputName, ITraceEventHandler? downstream)
+    {
+        _platform = platform;
+        _capture = capture;
+        IsCaptureOwn = platformIsCaptureOwn;
+        _strings = strings;
+        _input = inputName;
+        _downstream = downstream;
+        if (platform.Swiotlb.Active && platform.Swiotlb.Start is not null)
+        {
+            _swiotlb = new SwiotlbMem(platform.Swiotlb, platform.Kernel);
+            _areaSeries = new DownsampledSeries[platform.Swiotlb.Nareas];
+        }
+    }
+
+    public bool IsCaptureOwn { get; }
+
+    private sealed class PendingBounce
+    {
+        public int Device;
+        public ulong Orig;
+        public ulong Size;
+        public long Line;
+        /// <summary>Null when the emulated platform does not bounce this buffer.</summary>
+        public BounceResult? Result;
+    }
+
+    /// <summary>A live streaming mapping: the handle the driver got in the trace and ours.</summary>
+    private sealed class LiveMap
+    {
+        public ulong Emulated;
+        public ulong Size;
+        public bool Bounced;
+        public LiveMap? Next; // the same recorded handle mapped again (dma-direct without IOMMU)
+    }
+
+    private sealed class LiveSg
+    {
+        public ulong[] Phys = [];
+        public ulong[] Recorded = [];
+        public ulong[] Emulated = [];
+        public ulong[] Lengths = [];
+        public bool[] Bounced = [];
+        public LiveSg? Next;
+    }
+
+    private sealed class DeviceStats
+    {
+        public long Bounces, Failures, BytesTo, BytesFrom, Slots, PeakSlots;
+    }
+
+    public void OnEvent(DmaEvent e)
+    {
+        if (!_started)
+        {
+            _started = true;
+            Start(e.TimestampNs);
+        }
+        _out.CopyFrom(e);
+        if (PendingAny && e.Kind != DmaEventKind.SwiotlbBounced && !e.Kind.IsMapOrAlloc()) FlushOrphans(e);
+        switch (e.Kind)
+        {
+            case DmaEventKind.SwiotlbBounced:
+                Bounced(e);
+                break;
+            case DmaEventKind.DmaMapPage or DmaEventKind.DmaMapPhys or DmaEventKind.DmaMapResource:
+                MapSingle(e);
+                break;
+            case DmaEventKind.DmaMapSg:
+                MapSg(e);
+                break;
+            case DmaEventKind.DmaUnmapPage or DmaEventKind.DmaUnmapPhys or DmaEventKind.DmaUnmapResource:
+                UnmapSingle(e);
+                break;
+            case DmaEventKind.DmaUnmapSg:
+                UnmapSg(e);
+                break;
+            case DmaEventKind.DmaSyncSingleForCpu or DmaEventKind.DmaSyncSingleForDevice:
+                SyncSingle(e);
+                break;
+            case DmaEventKind.DmaSyncSgForCpu or DmaEventKind.DmaSyncSgForDevice:
+                SyncSg(e);
+                break;
+        }
+        _downstream?.OnEvent(_out);
+    }
+
+    private void Start(long originNs)
+    {
+        if (_swiotlb is null) return;
+        for (int a = 0; a < _areaSeries!.Length; a++) _areaSeries[a] = new DownsampledSeries(originNs);
+        _usedSeries = new DownsampledSeries(originNs);
+        _failureSeries = new DownsampledSeries(originNs);
+        _freeRunSeries = new DownsampledSeries(originNs);
+    }
+
+    private DeviceModel Model(int device)
+    {
+        if (device >= _models.Length)
+        {
+            Array.Resize(ref _models, Math.Max(device + 1, _models.Length * 2));
+            Array.Resize(ref _bounceDevs, _models.Length);
+        }
+        if (_models[device] is { } m) return m;
+        m = _platform.Device(_strings.Device(device));
+        _models[device] = m;
+        _bounceDevs[device] = new BounceDevice(m.MinAlignMask, m.SegmentBoundaryMask);
+        return m;
+    }
+
+    /// <summary>Devices behind a translating IOMMU take the dma-iommu path, which this replay does not emulate yet.</summary>
+    private static bool Translated(DeviceModel m) => m.IommuDomain is IommuDomainType.Dma or IommuDomainType.DmaFq;
+
+    private DeviceStats Stats(int device)
+    {
+        if (!_deviceStats.TryGetValue(device, out var s)) _deviceStats[device] = s = new DeviceStats();
+        return s;
+    }
+
+    private void Mismatched(DmaEvent e, string kind, ulong phys, ulong size, ulong recorded, ulong predicted)
+    {
+        _mismatchCount++;
+        if (_mismatches.Count < MaxMismatches)
+            _mismatches.Add(new Mismatch(_input, e.Position.Line, kind, _strings.Device(e.Device), phys, size, recorded, predicted));
+    }
+}
