@@ -1,0 +1,165 @@
+using System.Globalization;
+using System.Text.Json;
+
+namespace DmaReplay.Engine.Platform;
+
+/// <summary>
+/// The platform file (README "Platform file"): a JSON object with the machine facts, the SWIOTLB
+/// pool and the devices. Addresses and masks are "0x…" strings (JSON numbers lose 64-bit
+/// precision in many readers); absent keys take the defaults of <see cref="PlatformModel"/>.
+/// </summary>
+public static class PlatformJson
+{
+    public static void Write(PlatformModel p, Stream stream)
+    {
+        using var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true });
+        w.WriteStartObject();
+        w.WriteString("name", p.Name);
+        w.WriteNumber("cpus", p.Cpus);
+        w.WriteStartArray("ram");
+        foreach (var r in p.Ram)
+        {
+            w.WriteStartObject();
+            w.WriteString("start", Hex(r.Start));
+            w.WriteString("end", Hex(r.End));
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteBoolean("coherentByDefault", p.CoherentByDefault);
+        w.WriteNumber("dmaCacheAlignment", p.DmaCacheAlignment);
+        w.WriteNumber("cacheLineBytes", p.CacheLineBytes);
+        w.WriteBoolean("bounceUnalignedKmalloc", p.BounceUnalignedKmalloc);
+        w.WriteString("memoryEncryptionMask", Hex(p.MemoryEncryptionMask));
+        w.WriteStartObject("swiotlb");
+        if (p.Swiotlb.Start is { } start) w.WriteString("start", Hex(start));
+        else w.WriteNull("start");
+        w.WriteNumber("nslabs", p.Swiotlb.Nslabs);
+        w.WriteNumber("nareas", p.Swiotlb.Nareas);
+        w.WriteBoolean("force", p.Swiotlb.Force);
+        w.WriteBoolean("dynamic", p.Swiotlb.Dynamic);
+        w.WriteEndObject();
+        w.WriteStartArray("devices");
+        foreach (var d in p.Devices)
+        {
+            w.WriteStartObject();
+            w.WriteString("name", d.Name);
+            w.WriteString("bus", d.Bus);
+            w.WriteString("driver", d.Driver);
+            w.WriteNumber("dmaMaskBits", d.DmaMaskBits);
+            w.WriteNumber("coherentMaskBits", d.CoherentMaskBits);
+            w.WriteString("busDmaLimit", Hex(d.BusDmaLimit));
+            w.WriteStartArray("dmaRanges");
+            foreach (var r in d.DmaRanges)
+            {
+                w.WriteStartObject();
+                w.WriteString("cpuStart", Hex(r.CpuStart));
+                w.WriteString("dmaStart", Hex(r.DmaStart));
+                w.WriteString("size", Hex(r.Size));
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteBoolean("coherent", d.Coherent);
+            w.WriteString("minAlignMask", Hex(d.MinAlignMask));
+            w.WriteString("maxSegmentSize", Hex(d.MaxSegmentSize));
+            w.WriteString("segmentBoundaryMask", Hex(d.SegmentBoundaryMask));
+            w.WriteString("iommu", PlatformSettings.IommuName(d.IommuDomain));
+            if (d.IommuGroup is { } g) w.WriteNumber("iommuGroup", g);
+            else w.WriteNull("iommuGroup");
+            w.WriteBoolean("untrusted", d.Untrusted);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteEndObject();
+        w.Flush();
+        stream.WriteByte((byte)'\n');
+    }
+
+    public static PlatformModel Read(string path)
+    {
+        using var doc = JsonDocument.Parse(File.ReadAllText(path), new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+        try
+        {
+            return Parse(doc.RootElement, path);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or KeyNotFoundException or FormatException or OverflowException)
+        {
+            throw new FormatException($"{path}: {ex.Message}", ex);
+        }
+    }
+
+    private static PlatformModel Parse(JsonElement root, string path)
+    {
+        var p = new PlatformModel { Name = Str(root, "name") ?? Path.GetFileNameWithoutExtension(path) };
+        p = p with
+        {
+            Cpus = Int(root, "cpus") ?? p.Cpus,
+            CoherentByDefault = Bool(root, "coherentByDefault") ?? p.CoherentByDefault,
+            DmaCacheAlignment = Int(root, "dmaCacheAlignment") ?? p.DmaCacheAlignment,
+            CacheLineBytes = Int(root, "cacheLineBytes") ?? p.CacheLineBytes,
+            BounceUnalignedKmalloc = Bool(root, "bounceUnalignedKmalloc") ?? p.BounceUnalignedKmalloc,
+            MemoryEncryptionMask = Num(root, "memoryEncryptionMask") ?? 0,
+            Provenance = [$"platform file {path}"],
+        };
+        if (root.TryGetProperty("ram", out var ram))
+            p = p with { Ram = ram.EnumerateArray().Select(r => new MemoryRange(Num(r, "start") ?? 0, Num(r, "end") ?? 0)).ToList() };
+        if (root.TryGetProperty("swiotlb", out var s))
+        {
+            p = p with
+            {
+                Swiotlb = PlatformSettings.Normalize(new SwiotlbConfig
+                {
+                    Start = Num(s, "start"),
+                    Nslabs = Int(s, "nslabs") ?? 0,
+                    Nareas = Int(s, "nareas") ?? 1,
+                    Force = Bool(s, "force") ?? false,
+                    Dynamic = Bool(s, "dynamic") ?? false,
+                }, p),
+            };
+        }
+        if (root.TryGetProperty("devices", out var devs))
+        {
+            p = p with
+            {
+                Devices = devs.EnumerateArray().Select(d => new DeviceModel
+                {
+                    Name = Str(d, "name") ?? throw new FormatException("a device has no name"),
+                    Bus = Str(d, "bus") ?? "pci",
+                    Driver = Str(d, "driver") ?? "",
+                    DmaMaskBits = Int(d, "dmaMaskBits") ?? 64,
+                    CoherentMaskBits = Int(d, "coherentMaskBits") ?? 64,
+                    BusDmaLimit = Num(d, "busDmaLimit") ?? 0,
+                    DmaRanges = d.TryGetProperty("dmaRanges", out var rs)
+                        ? rs.EnumerateArray().Select(r => new DmaRange(Num(r, "cpuStart") ?? 0, Num(r, "dmaStart") ?? 0, Num(r, "size") ?? 0)).ToList()
+                        : [],
+                    Coherent = Bool(d, "coherent") ?? p.CoherentByDefault,
+                    MinAlignMask = Num(d, "minAlignMask") ?? 0,
+                    MaxSegmentSize = Num(d, "maxSegmentSize") ?? 65536,
+                    SegmentBoundaryMask = Num(d, "segmentBoundaryMask") ?? 0xffff_ffff,
+                    IommuDomain = Str(d, "iommu") is { } io ? PlatformSettings.Iommu(io, "iommu") : IommuDomainType.None,
+                    IommuGroup = Int(d, "iommuGroup"),
+                    Untrusted = Bool(d, "untrusted") ?? false,
+                }).ToList(),
+            };
+        }
+        return p;
+    }
+
+    private static string Hex(ulong v) => "0x" + v.ToString("x", CultureInfo.InvariantCulture);
+
+    private static string? Str(JsonElement e, string key) =>
+        e.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+
+    private static int? Int(JsonElement e, string key) =>
+        e.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetInt32() : null;
+
+    private static bool? Bool(JsonElement e, string key) =>
+        e.TryGetProperty(key, out var v) && v.ValueKind is JsonValueKind.True or JsonValueKind.False ? v.GetBoolean() : null;
+
+    /// <summary>A number given as "0x…" / decimal string, or as a JSON number.</summary>
+    private static ulong? Num(JsonElement e, string key)
+    {
+        if (!e.TryGetProperty(key, out var v) || v.ValueKind == JsonValueKind.Null) return null;
+        if (v.ValueKind == JsonValueKind.Number) return v.GetUInt64();
+        return PlatformSettings.Number(v.GetString() ?? "", key);
+    }
+}
