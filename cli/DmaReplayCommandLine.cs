@@ -11,6 +11,7 @@ public static class DmaReplayCommandLine
         new("DmaReplay: replay Linux DMA traces against an emulation of the kernel's DMA mapping stack.")
         {
             CheckCommand.Create(),
+            ReplayCommand.Create(),
             SynthCommand.Create(),
         };
 

@@ -15,9 +15,20 @@ namespace DmaReplay.Engine;
 /// dma-debug state), runs the misuse checks on it, and builds the <see cref="RunSummary"/> the
 /// reports render.
 /// </summary>
-public sealed class CheckRun(CheckOptions options)
+public sealed class CheckRun(CheckOptions options, string? platformArg = null, IReadOnlyList<string>? settings = null)
 {
     public CheckRun() : this(new CheckOptions()) { }
+
+    /// <summary>
+    /// The checks for one input: the platform of its bundle (or --platform), with --set, decides
+    /// the cache-line and segment facts. Without a bundle, --platform or --set, the options as given.
+    /// </summary>
+    private CheckOptions OptionsFor(ResolvedInput input)
+    {
+        if (input.BundleDir is null && platformArg is null && (settings is null || settings.Count == 0)) return options;
+        var (platform, _, _) = Platform.PlatformSource.Resolve(input.BundleDir ?? input.OpenPath, platformArg, settings ?? []);
+        return options with { Platform = CheckPlatform.From(platform) };
+    }
 
     public static ToolInfo Tool { get; } = new("dmareplay",
         typeof(CheckRun).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0");
@@ -36,7 +47,7 @@ public sealed class CheckRun(CheckOptions options)
         {
             var input = inputs[i];
             var builder = new TraceSummaryBuilder();
-            var checker = new MisuseChecker(options, Strings, input.DisplayPath);
+            var checker = new MisuseChecker(input.Error is null ? OptionsFor(input) : options, Strings, input.DisplayPath);
             InputStatistics stats;
             if (input.Error is not null)
             {

@@ -30,6 +30,28 @@ internal static class ConsoleSummary
         foreach (var f in written) stdout.WriteLine($"wrote {f}");
     }
 
+    /// <summary>The replay's platform, agreement with the kernel, and SWIOTLB figures.</summary>
+    public static void WriteReplay(TextWriter stdout, RunSummary summary)
+    {
+        if (summary.Replay is not { } r) return;
+        var ci = CultureInfo.InvariantCulture;
+        stdout.WriteLine($"platform: {r.Platform.Name}" + (r.Platform.IsCaptureOwn ? " (the capture's own)" : " (what-if)"));
+        foreach (var p in r.Platform.Provenance) stdout.WriteLine("  " + p);
+        var a = r.Agreement;
+        stdout.WriteLine(string.Create(ci,
+            $"agreement: direct {a.Direct.Exact:N0}/{a.Direct.Compared:N0} exact, swiotlb {a.Swiotlb.Exact:N0}/{a.Swiotlb.Compared:N0} exact, " +
+            $"failures recorded {a.Failures.Recorded:N0} predicted {a.Failures.Predicted:N0} matched {a.Failures.Matched:N0}, mismatches {a.MismatchCount:N0}"));
+        foreach (var m in a.Mismatches.Take(DiagnosticsShown))
+            stdout.WriteLine(string.Create(ci, $"  {m.Input}:{m.Line}: {m.Kind} on {m.Device}: phys 0x{m.Phys:x} size {m.Size}, kernel 0x{m.Recorded:x}, emulated 0x{m.Predicted:x}"));
+        if (r.Swiotlb is { } s)
+        {
+            string rec(long? v) => v is { } x ? string.Create(ci, $" (kernel: {x:N0})") : "";
+            stdout.WriteLine(string.Create(ci,
+                $"swiotlb: {s.Nslabs:N0} slots in {s.Nareas} areas at 0x{s.PoolStart:x}{(s.Force ? ", force" : "")}; high-water {s.UsedHiwater:N0}{rec(s.RecordedHiwater)}, " +
+                $"in use at end {s.UsedAtEnd:N0}{rec(s.RecordedUsedAtEnd)}, map failures {s.MapFailures:N0}, copied {s.Bytes.ToDevice:N0} bytes to and {s.Bytes.FromDevice:N0} from the device in {s.BounceCopies:N0} copies"));
+        }
+    }
+
     /// <summary>Findings grouped by rule, device and call site, most severe first, with counts.</summary>
     private static void WriteFindings(TextWriter stdout, RunSummary summary, long suppressed)
     {

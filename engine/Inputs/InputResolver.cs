@@ -35,7 +35,7 @@ public static class InputResolver
         var trace = BundleTrace(dir);
         if (trace is not null)
         {
-            result.Add(new ResolvedInput(trace, trace, null));
+            result.Add(new ResolvedInput(trace, trace, null) { BundleDir = dir });
             return;
         }
         int before = result.Count;
@@ -50,4 +50,8 @@ public static class InputResolver
 }
 
 /// <summary>An input to read: its display path, the path to open, and why it cannot be read (null if it can).</summary>
-public sealed record ResolvedInput(string DisplayPath, string OpenPath, string? Error);
+public sealed record ResolvedInput(string DisplayPath, string OpenPath, string? Error)
+{
+    /// <summary>The capture bundle the trace belongs to (its platform facts), or null for a plain trace file.</summary>
+    public string? BundleDir { get; init; }
+}

@@ -18,6 +18,6 @@ public static class DriverDefaults
     {
         if (!Table.TryGetValue(d.Driver, out var t)) return d;
         provenance.Add($"device {d.Name}: min_align_mask=0x{t.MinAlign:x}, max_segment_size=0x{t.MaxSegment:x} from the {d.Driver} driver ({t.Source})");
-        return d with { MinAlignMask = t.MinAlign, MaxSegmentSize = t.MaxSegment };
+        return d with { MinAlignMask = t.MinAlign, MaxSegmentSize = t.MaxSegment, SegmentLimitsKnown = true };
     }
 }

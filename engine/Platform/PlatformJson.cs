@@ -138,6 +138,7 @@ public static class PlatformJson
                     IommuDomain = Str(d, "iommu") is { } io ? PlatformSettings.Iommu(io, "iommu") : IommuDomainType.None,
                     IommuGroup = Int(d, "iommuGroup"),
                     Untrusted = Bool(d, "untrusted") ?? false,
+                    SegmentLimitsKnown = d.TryGetProperty("maxSegmentSize", out _) || d.TryGetProperty("segmentBoundaryMask", out _),
                 }).ToList(),
             };
         }

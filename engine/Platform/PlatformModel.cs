@@ -66,6 +66,8 @@ public sealed record DeviceModel
     public int? IommuGroup { get; init; }
     /// <summary>Untrusted (external-facing) devices bounce unaligned buffers through SWIOTLB under an IOMMU.</summary>
     public bool Untrusted { get; init; }
+    /// <summary>The segment limits were given (driver table, platform file, --set), not just the PCI defaults: the sg segment rules check them.</summary>
+    public bool SegmentLimitsKnown { get; init; }
 
     public ulong DmaMask => Mask(DmaMaskBits);
     public ulong CoherentMask => Mask(CoherentMaskBits);

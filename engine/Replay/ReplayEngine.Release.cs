@@ -36,8 +36,14 @@ public sealed partial class ReplayEngine
         var m = Model(e.Device);
         if (Translated(m)) return;
         var lm = TakeLive(e.Device, e.DmaAddr, e.Size);
-        if (lm is null) return; // not a mapping of this replay: the checks report it with the recorded handle
+        if (lm is null)
+        {
+            // Released before (the checks report a double unmap of the emulated handle), or never mapped.
+            if (_recent.TryGet(e.Device, e.DmaAddr, out ulong earlier)) _out.DmaAddr = earlier;
+            return;
+        }
         if (lm.Bounced) ReleaseBounce(e, DmaDirect.DmaToPhys(m, _platform, lm.Emulated), e.Size, e.Direction, e.Attrs);
+        _recent.Add(e.Device, e.DmaAddr, lm.Emulated);
         _out.DmaAddr = lm.Emulated;
     }
 

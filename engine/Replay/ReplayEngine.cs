@@ -38,6 +38,7 @@ public sealed partial class ReplayEngine : ITraceEventHandler
     private readonly Dictionary<(int Device, ulong Recorded), LiveMap> _live = new();
     private readonly Dictionary<(int Device, ulong FirstPhys), LiveSg> _liveSg = new();
     private readonly List<Mismatch> _mismatches = [];
+    private readonly RecentTranslations _recent = new();
     private readonly Dictionary<int, DeviceStats> _deviceStats = new();
     private ulong[] _scratch = new ulong[16];
     private readonly DownsampledSeries[]? _areaSeries;

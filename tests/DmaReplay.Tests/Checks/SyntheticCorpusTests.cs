@@ -2,6 +2,7 @@ using CsCheck;
 using DmaReplay.Engine;
 using DmaReplay.Engine.Checks;
 using DmaReplay.Engine.Inputs;
+using DmaReplay.Engine.Platform;
 using DmaReplay.Engine.Synthesis;
 using DmaReplay.Tests.Support;
 
@@ -22,7 +23,7 @@ public sealed class SyntheticCorpusTests
     {
         var options = new CheckOptions
         {
-            Platform = CheckOptions.ApplySettings(CheckPlatform.Presets[m.Platform], m.Settings),
+            Platform = CheckPlatform.From(PlatformSettings.Apply(PlatformPresets.All[m.Platform](), m.Settings)),
         };
         var summary = new CheckRun(options).Run(InputResolver.Resolve([tracePath]));
         Assert.AreEqual(0L, summary.TotalMalformed);

@@ -1,0 +1,109 @@
+using System.Text.Json;
+using DmaReplay.Cli;
+using DmaReplay.Engine.Checks;
+using DmaReplay.Engine.Platform;
+using DmaReplay.Engine.Replay;
+using DmaReplay.Tests.Support;
+
+namespace DmaReplay.Tests.Cli;
+
+[TestClass]
+public sealed class ReplayCommandTests
+{
+    private static string NewDir()
+    {
+        var d = Path.Combine(Path.GetTempPath(), "dmareplay-tests", Guid.NewGuid().ToString("n"));
+        Directory.CreateDirectory(d);
+        return d;
+    }
+
+    private static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var o = new StringWriter();
+        var e = new StringWriter();
+        int code = DmaReplayCommandLine.Invoke(args, o, e);
+        return (code, o.ToString(), e.ToString());
+    }
+
+    [TestMethod]
+    public void ReplayOfABundlePrintsItsAgreementWithTheKernel()
+    {
+        var json = Path.Combine(NewDir(), "s.json");
+        var (code, stdout, err) = Run("replay", TestPaths.RealBundle("dev-swiotlb-force-2m"), "--json", json);
+        Assert.AreEqual(0, code, err);
+        StringAssert.Contains(stdout, "platform: dev-swiotlb-force-2m (the capture's own)");
+        StringAssert.Contains(stdout, "agreement: direct 0/0 exact, swiotlb 9,982/9,982 exact, failures recorded 4 predicted 4 matched 4, mismatches 0");
+        StringAssert.Contains(stdout, "high-water 1,022 (kernel: 1,022)");
+        using var doc = JsonDocument.Parse(File.ReadAllText(json));
+        Assert.AreEqual(14715, doc.RootElement.GetProperty("inputs")[0].GetProperty("events").GetInt64());
+    }
+
+    [TestMethod]
+    public void WhatIfForcedBouncingOnADirectCapture()
+    {
+        // dev-direct ran without SWIOTLB. Forced through a 4 MiB pool, every streaming buffer bounces.
+        var b = CaptureBundle.Load(TestPaths.RealBundle("dev-direct"));
+        var platform = PlatformSettings.Apply(b.Platform, ["swiotlb.force=true", "swiotlb.size=4M", "swiotlb.start=0x70000000", "swiotlb.nareas=2"]);
+        Assert.AreEqual((2048, 2), (platform.Swiotlb.Nslabs, platform.Swiotlb.Nareas));
+        var r = new ReplayRun(new CheckOptions()).Run("dev-direct", b.TracePath, platform, b.Facts, captureOwn: false).Replay!;
+        Assert.IsFalse(r.Platform.IsCaptureOwn);
+        Assert.AreEqual(0L, r.Agreement.Direct.Compared, "nothing maps directly any more");
+        var s = r.Swiotlb!;
+        Assert.IsGreaterThan(5000L, s.Bytes.Map > 0 ? s.BounceCopies : 0);
+        Assert.IsGreaterThan(0L, s.UsedHiwater);
+        Assert.IsLessThanOrEqualTo(2048L, s.UsedHiwater);
+        Assert.IsNull(s.RecordedHiwater, "dev-direct had no pool to compare with");
+        // The capture's 2 MiB NVMe reads cannot bounce: SWIOTLB maps at most 256 KiB - 4 KiB for NVMe.
+        Assert.IsGreaterThan(0L, s.MapFailures);
+        Assert.IsTrue(r.Agreement.Mismatches.All(m => m.Kind.StartsWith("emulation", StringComparison.Ordinal)));
+    }
+
+    [TestMethod]
+    public void APresetKeepsTheCapturesDevices()
+    {
+        var (platform, facts, own) = PlatformSource.Resolve(TestPaths.RealBundle("dev-swiotlb-force-2m"), "x86-64-sev-guest", []);
+        Assert.IsFalse(own);
+        Assert.IsNotNull(facts);
+        Assert.AreEqual("x86-64-sev-guest", platform.Name);
+        Assert.IsTrue(platform.Swiotlb.Force);
+        Assert.AreEqual(262144, platform.Swiotlb.Nslabs, "6% of 8 GiB (491 MiB) rounded up to a power-of-two slot count: 512 MiB");
+        Assert.AreEqual(0xfffUL, platform.Device("0000:00:02.0").MinAlignMask, "the NVMe device keeps its driver's min_align_mask");
+    }
+
+    [TestMethod]
+    public void BadPlatformArgumentsAreUsageErrors()
+    {
+        var (code, _, err) = Run("replay", TestPaths.RealBundle("dev-direct"), "--platform", "vax-11", "--json", Path.Combine(NewDir(), "x.json"));
+        Assert.AreEqual(2, code);
+        StringAssert.Contains(err, "'vax-11' is neither a preset");
+        (code, _, err) = Run("replay", TestPaths.RealBundle("dev-direct"), "--set", "swiotlb.size=lots", "--json", Path.Combine(NewDir(), "x.json"));
+        Assert.AreEqual(2, code);
+        StringAssert.Contains(err, "swiotlb.size");
+        (code, _, err) = Run("replay", Path.Combine(NewDir(), "missing"), "--json", Path.Combine(NewDir(), "x.json"));
+        Assert.AreEqual(2, code);
+        StringAssert.Contains(err, "no such file or directory");
+        (code, _, err) = Run("replay", TestPaths.Traces("real"), "--json", Path.Combine(NewDir(), "x.json"));
+        Assert.AreEqual(2, code, "a corpus folder is not one capture");
+        StringAssert.Contains(err, "replay takes one trace or one capture bundle");
+    }
+
+    [TestMethod]
+    public void ReplayRunsTheChecksOnTheReplayedStream()
+    {
+        // A double unmap in a plain trace replayed on a forced-bounce preset: found with the emulated handles.
+        var dir = NewDir();
+        var trace = Path.Combine(dir, "t.trace");
+        File.WriteAllText(trace,
+            TraceHarness.Line("kworker/0:1", 42, 0, ".....", "1.000010", "dma_map_page", "0000:00:02.0 dir=TO_DEVICE dma_addr=12340000 size=4096 phys_addr=12340000 attrs=") + "\n" +
+            TraceHarness.Line("kworker/0:1", 42, 0, ".....", "1.000020", "dma_unmap_page", "0000:00:02.0 dir=TO_DEVICE dma_addr=12340000 size=4096 attrs=") + "\n" +
+            TraceHarness.Line("kworker/0:1", 42, 0, ".....", "1.000030", "dma_unmap_page", "0000:00:02.0 dir=TO_DEVICE dma_addr=12340000 size=4096 attrs=") + "\n");
+        var json = Path.Combine(dir, "s.json");
+        var (code, stdout, err) = Run("replay", trace, "--platform", "x86-64-sev-guest", "--json", json);
+        Assert.AreEqual(1, code, err + stdout);
+        using var doc = JsonDocument.Parse(File.ReadAllText(json));
+        var f = doc.RootElement.GetProperty("findings").EnumerateArray().Single(x => x.GetProperty("severity").GetString() == "error");
+        Assert.AreEqual("double-unmap", f.GetProperty("rule").GetString());
+        Assert.AreEqual(3, f.GetProperty("line").GetInt64());
+        Assert.AreEqual("0x80000000", f.GetProperty("dmaAddr").GetString(), "the bounce address on the SEV guest's pool, not the capture's handle");
+    }
+}

@@ -1,0 +1,141 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using DmaReplay.Engine.Checks;
+using DmaReplay.Engine.Platform;
+using DmaReplay.Engine.Replay;
+using DmaReplay.Engine.Summary;
+using DmaReplay.Tests.Support;
+
+namespace DmaReplay.Tests.Replay;
+
+/// <summary>
+/// Replays of the real Linux 6.12 captures on their own platforms. The expected figures are the
+/// kernel's: the addresses it returned (every one compared), its io_tlb_used_hiwater, and the
+/// area state its pool probe read after the trace (meta.json).
+/// </summary>
+[TestClass]
+public sealed class ReplayGoldenTests
+{
+    private static RunSummary Replay(string bundleDir)
+    {
+        var b = CaptureBundle.Load(bundleDir);
+        return new ReplayRun(new CheckOptions()).Run(b.TracePath, b.TracePath, b.Platform, b.Facts, captureOwn: true);
+    }
+
+    public static IEnumerable<object[]> Bundles => TestPaths.RealBundles.Select(b => new object[] { b });
+
+    [TestMethod]
+    [DynamicData(nameof(Bundles))]
+    public void EveryAddressTheKernelReturnedIsReproduced(string bundle)
+    {
+        var r = Replay(TestPaths.RealBundle(bundle)).Replay!;
+        var a = r.Agreement;
+        Assert.AreEqual(0L, a.MismatchCount, string.Join("\n", a.Mismatches));
+        Assert.AreEqual(a.Direct.Compared, a.Direct.Exact);
+        Assert.AreEqual(a.Swiotlb.Compared, a.Swiotlb.Exact);
+        Assert.AreEqual(a.Failures.Recorded, a.Failures.Matched);
+        Assert.AreEqual(a.Failures.Predicted, a.Failures.Matched);
+        Assert.IsTrue(r.Platform.IsCaptureOwn);
+    }
+
+    [TestMethod]
+    public void DirectMappingsAreComparedOnTheDirectCaptures()
+    {
+        // dma-direct without SWIOTLB: dma_addr == phys_addr for every streaming map and sg entry.
+        var direct = Replay(TestPaths.RealBundle("dev-direct")).Replay!.Agreement.Direct;
+        Assert.AreEqual(1591L + 4256, direct.Compared, "1591 dma_map_page and the 4256 entries of the 440 dma_map_sg");
+        Assert.AreEqual(direct.Compared, direct.Exact);
+        Assert.AreEqual(605L, Replay(TestPaths.RealBundle("dev-stacktrace")).Replay!.Agreement.Direct.Exact);
+    }
+
+    [TestMethod]
+    [DataRow("dev-swiotlb-force-2m", 9982L, 4L, 1022L, 488L, 488, 127, 0, 53)]
+    [DataRow("dev-swiotlb-force-default", 12050L, 0L, 1282L, 505L, 505, 3704, 0, 15443)]
+    public void SwiotlbMatchesTheKernelsOwnCounters(string bundle, long bounces, long failures, long hiwater, long usedAtEnd,
+        int used0, int index0, int used1, int index1)
+    {
+        var dir = TestPaths.RealBundle(bundle);
+        var r = Replay(dir).Replay!;
+        Assert.AreEqual(bounces, r.Agreement.Swiotlb.Compared);
+        Assert.AreEqual(bounces, r.Agreement.Swiotlb.Exact);
+        Assert.AreEqual(failures, r.Agreement.Failures.Recorded);
+        Assert.AreEqual(failures, r.Agreement.Failures.Matched);
+        var s = r.Swiotlb!;
+        Assert.AreEqual(hiwater, s.UsedHiwater);
+        Assert.AreEqual(hiwater, s.RecordedHiwater);
+        Assert.AreEqual(usedAtEnd, s.UsedAtEnd);
+        Assert.AreEqual(usedAtEnd, s.RecordedUsedAtEnd);
+        Assert.AreEqual((used0, index0), (s.Areas[0].Used, s.Areas[0].Index));
+        Assert.AreEqual((used1, index1), (s.Areas[1].Used, s.Areas[1].Index));
+        Assert.AreEqual((s.Areas[0].RecordedUsed, s.Areas[0].RecordedIndex), (s.Areas[0].Used, s.Areas[0].Index));
+        Assert.AreEqual(failures, s.MapFailures);
+        // The high-water mark also stands in the debugfs values read before the trace was saved.
+        using var meta = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "meta.json")));
+        Assert.AreEqual(hiwater, meta.RootElement.GetProperty("swiotlb").GetProperty("debugfs_end_of_workload").GetProperty("io_tlb_used_hiwater").GetInt64());
+    }
+
+    [TestMethod]
+    [DataRow("dev-swiotlb-force-2m", 0x78a00000UL)]
+    [DataRow("dev-swiotlb-force-default", 0x74c00000UL)]
+    public void WithoutThePoolProbeThePoolIsInferredFromTheTrace(string bundle, ulong start)
+    {
+        var copy = Path.Combine(Path.GetTempPath(), "dmareplay-nopool-" + Guid.NewGuid().ToString("n"), bundle);
+        Directory.CreateDirectory(copy);
+        try
+        {
+            foreach (var f in Directory.GetFiles(TestPaths.RealBundle(bundle))) File.Copy(f, Path.Combine(copy, Path.GetFileName(f)));
+            var meta = JsonNode.Parse(File.ReadAllText(Path.Combine(copy, "meta.json")))!;
+            Assert.IsTrue(meta["swiotlb"]!.AsObject().Remove("pool"));
+            File.WriteAllText(Path.Combine(copy, "meta.json"), meta.ToJsonString());
+
+            var b = CaptureBundle.Load(copy);
+            Assert.IsNull(b.Platform.Swiotlb.Start, "nothing in the bundle says where the pool is");
+            var r = Replay(copy).Replay!;
+            Assert.AreEqual(start, r.Swiotlb!.PoolStart);
+            StringAssert.Contains(r.Swiotlb.PoolSource, "inferred from the trace");
+            Assert.AreEqual(r.Agreement.Swiotlb.Compared, r.Agreement.Swiotlb.Exact);
+            Assert.AreEqual(0L, r.Agreement.MismatchCount);
+            Assert.AreEqual(r.Swiotlb.RecordedHiwater, r.Swiotlb.UsedHiwater);
+        }
+        finally
+        {
+            Directory.Delete(Path.GetDirectoryName(copy)!, true);
+        }
+    }
+
+    [TestMethod]
+    public void IommuCapturesAreNotComparedByThisReplay()
+    {
+        // dma-iommu is not emulated yet: its IOVAs pass through, nothing is claimed about them.
+        var r = Replay(TestPaths.RealBundle("dev-iommu-strict")).Replay!;
+        Assert.AreEqual(0L, r.Agreement.Direct.Compared + r.Agreement.Swiotlb.Compared);
+        Assert.IsNull(r.Swiotlb);
+    }
+
+    [TestMethod]
+    public void TheBundleGivesThePlatform()
+    {
+        var p = CaptureBundle.Load(TestPaths.RealBundle("dev-swiotlb-force-2m")).Platform;
+        Assert.AreEqual(2, p.Cpus);
+        Assert.AreEqual((0x78a00000UL, 1024, 2, true), (p.Swiotlb.Start!.Value, p.Swiotlb.Nslabs, p.Swiotlb.Nareas, p.Swiotlb.Force));
+        var nvme = p.Device("0000:00:02.0");
+        Assert.AreEqual("nvme", nvme.Driver);
+        Assert.AreEqual(0xfffUL, nvme.MinAlignMask);
+        Assert.AreEqual(64, nvme.DmaMaskBits);
+        Assert.AreEqual(new MemoryRange(0x100000, 0x7ffd4000), p.Ram.Last());
+        var strict = CaptureBundle.Load(TestPaths.RealBundle("dev-iommu-strict")).Platform;
+        Assert.AreEqual(IommuDomainType.Dma, strict.Device("0000:00:02.0").IommuDomain);
+        Assert.AreEqual(IommuDomainType.DmaFq, CaptureBundle.Load(TestPaths.RealBundle("dev-iommu-lazy")).Platform.Device("0000:00:02.0").IommuDomain);
+        Assert.IsFalse(CaptureBundle.Load(TestPaths.RealBundle("dev-direct")).Platform.Swiotlb.Active, "no SWIOTLB below 4 GiB without force");
+    }
+
+    [TestMethod]
+    public void SwiotlbCommandLineParsing()
+    {
+        Assert.AreEqual(new SwiotlbParam(1024, null, true, false), SwiotlbParam.Parse("console=ttyS0 swiotlb=1024,force quiet"));
+        Assert.AreEqual(new SwiotlbParam(null, null, true, false), SwiotlbParam.Parse("swiotlb=force"));
+        Assert.AreEqual(new SwiotlbParam(128, 4, false, false), SwiotlbParam.Parse("swiotlb=0x7f,3"), "hex, rounded up to a segment; areas to a power of two");
+        Assert.AreEqual(new SwiotlbParam(null, null, false, true), SwiotlbParam.Parse("swiotlb=noforce"));
+        Assert.AreEqual(default, SwiotlbParam.Parse("quiet"));
+    }
+}
