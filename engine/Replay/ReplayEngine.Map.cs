@@ -25,7 +25,7 @@ public sealed partial class ReplayEngine
     private BounceResult Bounce(DmaEvent e, ulong phys, ulong size)
     {
         var m = Model(e.Device);
-        var r = _swiotlb!.Map(_bounceDevs[e.Device], phys, size, 0, e.Cpu, pa => DmaDirect.PhysToDmaUnencrypted(m, pa));
+        var r = _swiotlb!.Map(_bounceDevs[e.Device], phys, size, 0, e.Cpu, _toDma[e.Device]);
         _searches++;
         _maxSteps = Math.Max(_maxSteps, r.SearchSteps);
         var stats = Stats(e.Device);
@@ -226,9 +226,13 @@ public sealed partial class ReplayEngine
         var lens = e.Lengths;
         var recorded = e.DmaAddrs;
         int n = Math.Min(phys.Length, Math.Min(lens.Length, recorded.Length));
-        var sg = new LiveSg { Phys = phys[..n].ToArray(), Recorded = recorded[..n].ToArray(), Emulated = new ulong[n], Lengths = lens[..n].ToArray(), Bounced = new bool[n] };
+        var sg = _freeSg.Count > 0 ? _freeSg.Pop() : new LiveSg();
+        sg.Reset(n);
+        phys[..n].CopyTo(sg.Phys);
+        recorded[..n].CopyTo(sg.Recorded);
+        lens[..n].CopyTo(sg.Lengths);
         int cursor = 0;
-        var claimed = new PendingBounce?[n];
+        var claimed = sg.Claimed;
         for (int i = 0; i < n; i++) claimed[i] = Claim(e, phys[i], lens[i], ref cursor);
         Consume(e, cursor);
         FlushOrphans(e);
@@ -253,8 +257,10 @@ public sealed partial class ReplayEngine
             }
             _failPredicted++;
             Mismatched(e, "emulation failed dma_map_sg, kernel mapped", phys[failedAt], lens[failedAt], recorded[failedAt], DmaAddress.MappingError);
+            _freeSg.Push(sg);
             return;
         }
+        Array.Clear(claimed, 0, n);
         for (int i = 0; i < n; i++)
             Compare(e, claimed[i] is not null, recorded[i], sg.Emulated[i], sg.Bounced[i], phys[i], lens[i], DmaDirect.PhysToDma(m, _platform, phys[i]));
         var key = (e.Device, phys[0]);
@@ -267,12 +273,25 @@ public sealed partial class ReplayEngine
         {
             _liveSg[key] = sg;
         }
-        _out.SetArray(SgArray.Dma, sg.Emulated);
+        _out.SetArray(SgArray.Dma, sg.Emulated.AsSpan(0, n));
     }
 
     private void AddLive(int device, ulong recorded, ulong emulated, ulong size, bool bounced)
     {
-        var lm = new LiveMap { Emulated = emulated, Size = size, Bounced = bounced };
+        LiveMap lm;
+        if (_freeMaps is { } free)
+        {
+            _freeMaps = free.Next;
+            lm = free;
+        }
+        else
+        {
+            lm = new LiveMap();
+        }
+        lm.Emulated = emulated;
+        lm.Size = size;
+        lm.Bounced = bounced;
+        lm.Next = null;
         var key = (device, recorded);
         if (_live.TryGetValue(key, out var head))
         {

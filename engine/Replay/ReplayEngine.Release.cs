@@ -45,6 +45,8 @@ public sealed partial class ReplayEngine
         if (lm.Bounced) ReleaseBounce(e, DmaDirect.DmaToPhys(m, _platform, lm.Emulated), e.Size, e.Direction, e.Attrs);
         _recent.Add(e.Device, e.DmaAddr, lm.Emulated);
         _out.DmaAddr = lm.Emulated;
+        lm.Next = _freeMaps;
+        _freeMaps = lm;
     }
 
     // dma_direct_unmap_sg: every entry of the list the map stored, by the physical addresses the unmap prints.
@@ -57,7 +59,7 @@ public sealed partial class ReplayEngine
         LiveSg? prev = null, hit = null, hitPrev = null;
         for (var sg = head; sg is not null; prev = sg, sg = sg.Next)
         {
-            int n = Math.Min(sg.Phys.Length, phys.Length);
+            int n = Math.Min(sg.Count, phys.Length);
             if (!sg.Phys.AsSpan(0, n).SequenceEqual(phys[..n])) continue;
             hit = sg;
             hitPrev = prev;
@@ -73,10 +75,11 @@ public sealed partial class ReplayEngine
         {
             hitPrev.Next = hit.Next;
         }
-        for (int i = 0; i < hit.Emulated.Length; i++)
+        for (int i = 0; i < hit.Count; i++)
         {
             if (hit.Bounced[i]) ReleaseBounce(e, DmaDirect.DmaToPhys(m, _platform, hit.Emulated[i]), hit.Lengths[i], e.Direction, e.Attrs);
         }
+        _freeSg.Push(hit);
     }
 
     /// <summary>The live mapping whose recorded range holds <paramref name="recorded"/>, and the offset into it.</summary>
@@ -131,7 +134,7 @@ public sealed partial class ReplayEngine
             if (dev != device) continue;
             for (var sg = head; sg is not null; sg = sg.Next)
             {
-                for (int i = 0; i < sg.Recorded.Length; i++)
+                for (int i = 0; i < sg.Count; i++)
                 {
                     if (recorded >= sg.Recorded[i] && recorded - sg.Recorded[i] < sg.Lengths[i])
                     {

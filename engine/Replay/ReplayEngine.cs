@@ -23,7 +23,8 @@ namespace DmaReplay.Engine.Replay;
 public sealed partial class ReplayEngine : ITraceEventHandler
 {
     public const int MaxMismatches = 20;
-    private const int FreeRunSampleEvery = 256;
+    /// <summary>The largest-free-run scan walks every slot: sampled, not computed per call.</summary>
+    private const int FreeRunSampleEvery = 8192;
 
     private readonly PlatformModel _platform;
     private readonly CaptureFacts? _capture;
@@ -34,6 +35,7 @@ public sealed partial class ReplayEngine : ITraceEventHandler
     private readonly DmaEvent _out = new();
     private DeviceModel?[] _models = new DeviceModel?[16];
     private BounceDevice[] _bounceDevs = new BounceDevice[16];
+    private Func<ulong, ulong>[] _toDma = new Func<ulong, ulong>[16];
     private readonly Dictionary<(int Cpu, int Pid, bool Irq), List<PendingBounce>> _pending = new();
     private readonly Dictionary<(int Device, ulong Recorded), LiveMap> _live = new();
     private readonly Dictionary<(int Device, ulong FirstPhys), LiveSg> _liveSg = new();
@@ -90,15 +92,39 @@ public sealed partial class ReplayEngine : ITraceEventHandler
         public LiveMap? Next; // the same recorded handle mapped again (dma-direct without IOMMU)
     }
 
+    /// <summary>A live dma_map_sg: its entries as recorded and as emulated. Pooled: the arrays are reused.</summary>
     private sealed class LiveSg
     {
-        public ulong[] Phys = [];
-        public ulong[] Recorded = [];
-        public ulong[] Emulated = [];
-        public ulong[] Lengths = [];
-        public bool[] Bounced = [];
+        public int Count;
+        public ulong[] Phys = new ulong[16];
+        public ulong[] Recorded = new ulong[16];
+        public ulong[] Emulated = new ulong[16];
+        public ulong[] Lengths = new ulong[16];
+        public bool[] Bounced = new bool[16];
+        public PendingBounce?[] Claimed = new PendingBounce?[16];
         public LiveSg? Next;
+
+        public void Reset(int n)
+        {
+            if (Phys.Length < n)
+            {
+                int size = Math.Max(n, Phys.Length * 2);
+                Phys = new ulong[size];
+                Recorded = new ulong[size];
+                Emulated = new ulong[size];
+                Lengths = new ulong[size];
+                Bounced = new bool[size];
+                Claimed = new PendingBounce?[size];
+            }
+            Count = n;
+            Array.Clear(Bounced, 0, n);
+            Array.Clear(Claimed, 0, n);
+            Next = null;
+        }
     }
+
+    private readonly Stack<LiveSg> _freeSg = new();
+    private LiveMap? _freeMaps;
 
     private sealed class DeviceStats
     {
@@ -156,11 +182,13 @@ public sealed partial class ReplayEngine : ITraceEventHandler
         {
             Array.Resize(ref _models, Math.Max(device + 1, _models.Length * 2));
             Array.Resize(ref _bounceDevs, _models.Length);
+            Array.Resize(ref _toDma, _models.Length);
         }
         if (_models[device] is { } m) return m;
         m = _platform.Device(_strings.Device(device));
         _models[device] = m;
         _bounceDevs[device] = new BounceDevice(m.MinAlignMask, m.SegmentBoundaryMask);
+        _toDma[device] = phys => DmaDirect.PhysToDmaUnencrypted(m, phys); // one delegate per device, not per bounce
         return m;
     }
 
