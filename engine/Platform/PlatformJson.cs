@@ -74,6 +74,23 @@ public static class PlatformJson
         stream.WriteByte((byte)'\n');
     }
 
+    /// <summary>The platform file's text.</summary>
+    public static string ToJson(PlatformModel p)
+    {
+        using var ms = new MemoryStream();
+        Write(p, ms);
+        return System.Text.Encoding.UTF8.GetString(ms.ToArray());
+    }
+
+    /// <summary>Writes the platform file, creating its folder.</summary>
+    public static void Write(PlatformModel p, string path)
+    {
+        var dir = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (dir is not null) Directory.CreateDirectory(dir);
+        using var file = File.Create(path);
+        Write(p, file);
+    }
+
     public static PlatformModel Read(string path)
     {
         using var doc = JsonDocument.Parse(File.ReadAllText(path), new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
