@@ -13,6 +13,7 @@ public static class DmaReplayCommandLine
             CheckCommand.Create(),
             ReplayCommand.Create(),
             SynthCommand.Create(),
+            PlatformCommand.Create(),
         };
 
     /// <summary>Parses and runs; a command-line error exits with <see cref="ReturnCode.UsageOrInputError"/>, not System.CommandLine's 1.</summary>

@@ -74,43 +74,16 @@ public sealed partial record CaptureBundle(string Directory, string TracePath, P
         return 1;
     }
 
-    /// <summary>Top-level "System RAM" lines of /proc/iomem ("00100000-7ffd3fff : System RAM", end inclusive).</summary>
     private static IReadOnlyList<MemoryRange> Ram(string? iomem, List<string> provenance)
     {
-        var ram = new List<MemoryRange>();
-        if (iomem is null) return ram;
-        foreach (var line in iomem.Split('\n'))
-        {
-            if (line.StartsWith(' ')) continue;
-            var m = IomemLine().Match(line);
-            if (!m.Success || m.Groups[3].Value.Trim() != "System RAM") continue;
-            ram.Add(new MemoryRange(ulong.Parse(m.Groups[1].Value, NumberStyles.HexNumber, CultureInfo.InvariantCulture),
-                ulong.Parse(m.Groups[2].Value, NumberStyles.HexNumber, CultureInfo.InvariantCulture) + 1));
-        }
-        if (ram.Count > 0) provenance.Add($"RAM: {ram.Count} System RAM ranges up to 0x{ram.Max(r => r.End):x} from iomem.txt");
+        var (ram, hidden) = KernelText.IomemRam(iomem, "iomem.txt", provenance);
+        if (hidden) provenance.Add("RAM: unknown (iomem.txt shows zeros: it was read without root)");
         return ram;
     }
 
     private static IReadOnlyList<DeviceModel> Devices(string? devicesTxt, string? groupsTxt, List<string> provenance)
     {
-        var groups = new Dictionary<string, (int Group, IommuDomainType Type)>();
-        if (groupsTxt is not null)
-        {
-            foreach (var line in groupsTxt.Split('\n'))
-            {
-                var m = GroupLine().Match(line);
-                if (!m.Success) continue;
-                var type = m.Groups[2].Value switch
-                {
-                    "DMA" => IommuDomainType.Dma,
-                    "DMA-FQ" => IommuDomainType.DmaFq,
-                    "identity" => IommuDomainType.Identity,
-                    _ => IommuDomainType.None,
-                };
-                foreach (var dev in m.Groups[3].Value.Split(' ', StringSplitOptions.RemoveEmptyEntries))
-                    groups[dev] = (int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture), type);
-            }
-        }
+        var groups = KernelText.IommuGroups(groupsTxt);
         var devices = new List<DeviceModel>();
         if (devicesTxt is null) return devices;
         foreach (var line in devicesTxt.Split('\n'))
@@ -118,34 +91,22 @@ public sealed partial record CaptureBundle(string Directory, string TracePath, P
             var f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
             if (f.Length < 2 || f[0] != "pci") continue;
             var kv = f.Skip(2).Select(x => x.Split('=', 2)).Where(x => x.Length == 2).ToDictionary(x => x[0], x => x[1]);
-            var d = new DeviceModel
-            {
-                Name = f[1],
-                Bus = "pci",
-                Driver = kv.GetValueOrDefault("driver", "none"),
-                DmaMaskBits = int.TryParse(kv.GetValueOrDefault("dma_mask_bits"), out int b) ? b : 32,
-                CoherentMaskBits = int.TryParse(kv.GetValueOrDefault("consistent_dma_mask_bits"), out int c) ? c : 32,
-                IommuDomain = groups.TryGetValue(f[1], out var g) ? g.Type : IommuDomainType.None,
-                IommuGroup = groups.TryGetValue(f[1], out var g2) ? g2.Group : null,
-            };
-            devices.Add(DriverDefaults.Apply(d, provenance));
+            devices.Add(KernelText.PciDevice(f[1], kv.GetValueOrDefault("driver"), kv.GetValueOrDefault("dma_mask_bits"),
+                kv.GetValueOrDefault("consistent_dma_mask_bits"), groups.TryGetValue(f[1], out var g) ? g : null, provenance));
         }
         provenance.Add($"devices: {devices.Count} PCI devices with their DMA masks from devices.txt" +
             (groups.Count > 0 ? $", IOMMU domains of {groups.Count} devices from iommu_groups.txt" : ""));
         return devices;
     }
 
+    private static readonly KernelText.SourceNames Sources = new("cmdline.txt", "dmesg", "debugfs");
+
     private static SwiotlbConfig Swiotlb(JsonDocument? meta, string cmdline, string dmesg, int cpus,
         IReadOnlyList<MemoryRange> ram, KernelDefaults k, List<string> provenance)
     {
         var param = SwiotlbParam.Parse(cmdline);
-        if (param.NoForce)
-        {
-            provenance.Add("swiotlb: off (swiotlb=noforce on the command line)");
-            return new SwiotlbConfig();
-        }
         JsonElement pool = default;
-        bool haveProbe = meta is not null && meta.RootElement.TryGetProperty("swiotlb", out var sw)
+        bool haveProbe = !param.NoForce && meta is not null && meta.RootElement.TryGetProperty("swiotlb", out var sw)
             && sw.TryGetProperty("pool", out pool) && pool.ValueKind == JsonValueKind.Object;
         if (haveProbe && pool.TryGetProperty("initialised", out var init) && init.ValueKind == JsonValueKind.False)
         {
@@ -160,31 +121,8 @@ public sealed partial record CaptureBundle(string Directory, string TracePath, P
             if (param.Force) provenance.Add("swiotlb.force from cmdline.txt (swiotlb=...force)");
             return new SwiotlbConfig { Start = start, Nslabs = nsl.GetInt32(), Nareas = nareas, Force = param.Force };
         }
-
         // No probe: size from the command line (setup_io_tlb_npages) and areas from dmesg or the CPUs.
-        bool highRam = ram.Count > 0 && ram.Max(r => r.End) > 0x1_0000_0000UL;
-        if (!param.Force && !highRam && !dmesg.Contains("software IO TLB: mapped", StringComparison.Ordinal))
-        {
-            provenance.Add("swiotlb: none (x86 sets no pool up: no swiotlb=force and no RAM above 4 GiB)");
-            return new SwiotlbConfig();
-        }
-        int nslabs = param.Nslabs ?? k.IoTlbDefaultSlabs;
-        var areaMatch = AreaNum().Match(dmesg);
-        int areas = param.Nareas ?? (areaMatch.Success ? int.Parse(areaMatch.Groups[1].Value, CultureInfo.InvariantCulture)
-            : (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Max(1, cpus)));
-        if (nslabs < k.IoTlbSegSize * areas) nslabs = k.IoTlbSegSize * areas;
-        nslabs = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)nslabs);
-        provenance.Add($"swiotlb.nslabs={nslabs} from " + (param.Nslabs is null ? "the default size (64 MiB)" : "cmdline.txt swiotlb=") +
-            $", nareas={areas} from " + (param.Nareas is not null ? "cmdline.txt" : areaMatch.Success ? "dmesg 'area num'" : "the CPU count"));
-        if (param.Force) provenance.Add("swiotlb.force from cmdline.txt (swiotlb=...force)");
-        ulong? startFromDmesg = null;
-        var mapped = MappedLine().Match(dmesg);
-        if (mapped.Success)
-        {
-            startFromDmesg = ulong.Parse(mapped.Groups[1].Value, NumberStyles.HexNumber, CultureInfo.InvariantCulture);
-            provenance.Add($"swiotlb.start=0x{startFromDmesg:x} from dmesg 'software IO TLB: mapped [mem ...]'");
-        }
-        return new SwiotlbConfig { Start = startFromDmesg, Nslabs = nslabs, Nareas = areas, Force = param.Force };
+        return KernelText.Swiotlb(param, dmesg, cpus, ram, null, k, Sources, provenance);
     }
 
     private static CaptureFacts ReadFacts(JsonDocument? meta)
@@ -208,10 +146,6 @@ public sealed partial record CaptureBundle(string Directory, string TracePath, P
     }
 
     [GeneratedRegex(@"#P:(\d+)")] private static partial Regex HeaderCpus();
-    [GeneratedRegex(@"^([0-9a-f]+)-([0-9a-f]+) : (.*)$")] private static partial Regex IomemLine();
-    [GeneratedRegex(@"^group (\d+) type=(\S+) devices=(.*)$")] private static partial Regex GroupLine();
-    [GeneratedRegex(@"software IO TLB: area num (\d+)\.")] private static partial Regex AreaNum();
-    [GeneratedRegex(@"software IO TLB: mapped \[mem 0x([0-9a-f]+)-0x([0-9a-f]+)\]")] private static partial Regex MappedLine();
 }
 
 /// <summary>"swiotlb=&lt;nslabs&gt;[,&lt;nareas&gt;][,force|noforce]" (kernel/dma/swiotlb.c setup_io_tlb_npages).</summary>

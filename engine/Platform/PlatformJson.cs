@@ -60,8 +60,12 @@ public static class PlatformJson
             w.WriteEndArray();
             w.WriteBoolean("coherent", d.Coherent);
             w.WriteString("minAlignMask", Hex(d.MinAlignMask));
-            w.WriteString("maxSegmentSize", Hex(d.MaxSegmentSize));
-            w.WriteString("segmentBoundaryMask", Hex(d.SegmentBoundaryMask));
+            if (d.SegmentLimitsKnown)
+            {
+                // Only limits the driver or the user set; absent, they are the PCI defaults and the sg segment rules stay off.
+                w.WriteString("maxSegmentSize", Hex(d.MaxSegmentSize));
+                w.WriteString("segmentBoundaryMask", Hex(d.SegmentBoundaryMask));
+            }
             w.WriteString("iommu", PlatformSettings.IommuName(d.IommuDomain));
             if (d.IommuGroup is { } g) w.WriteNumber("iommuGroup", g);
             else w.WriteNull("iommuGroup");
@@ -72,6 +76,23 @@ public static class PlatformJson
         w.WriteEndObject();
         w.Flush();
         stream.WriteByte((byte)'\n');
+    }
+
+    /// <summary>The platform file's text.</summary>
+    public static string ToJson(PlatformModel p)
+    {
+        using var ms = new MemoryStream();
+        Write(p, ms);
+        return System.Text.Encoding.UTF8.GetString(ms.ToArray());
+    }
+
+    /// <summary>Writes the platform file, creating its folder.</summary>
+    public static void Write(PlatformModel p, string path)
+    {
+        var dir = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (dir is not null) Directory.CreateDirectory(dir);
+        using var file = File.Create(path);
+        Write(p, file);
     }
 
     public static PlatformModel Read(string path)

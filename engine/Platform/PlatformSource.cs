@@ -36,4 +36,16 @@ public static class PlatformSource
         if (settings.Count > 0) platform = PlatformSettings.Apply(platform, settings);
         return (platform, bundle?.Facts, own);
     }
+
+    /// <summary>
+    /// One platform by itself (<c>platform show</c>): a capture bundle's own platform, a preset or a
+    /// platform file, resolved as <see cref="Resolve"/> does, then the --set overrides.
+    /// </summary>
+    public static PlatformModel Load(string source, IReadOnlyList<string> settings)
+    {
+        bool bundle = Directory.Exists(source) && CaptureBundle.IsBundle(source);
+        if (!bundle && !PlatformPresets.All.ContainsKey(source) && !File.Exists(source))
+            throw new FormatException($"'{source}' is neither a capture bundle, a platform file nor a preset ({PlatformPresets.Names})");
+        return Resolve(bundle ? source : "", bundle ? null : source, settings).Platform;
+    }
 }

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.IO.Compression;
 using System.Text.Json;
-using DmaReplay.Cli;
 using DmaReplay.Cli.Commands;
 using DmaReplay.Cli.Common;
 using DmaReplay.Tests.Support;
@@ -13,20 +12,9 @@ public sealed class CheckCommandTests
 {
     public TestContext TestContext { get; set; } = null!;
 
-    private string NewDir()
-    {
-        var d = Path.Combine(Path.GetTempPath(), "dmareplay-tests", Guid.NewGuid().ToString("n"));
-        Directory.CreateDirectory(d);
-        return d;
-    }
+    private static string NewDir() => CliHarness.NewDir();
 
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        int code = DmaReplayCommandLine.Invoke(args, o, e);
-        return (code, o.ToString(), e.ToString());
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => CliHarness.Run(args);
 
     [TestMethod]
     public void ArgvSmokeTestWritesTheContractKeysOfSummaryJson()
