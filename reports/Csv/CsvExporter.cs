@@ -38,15 +38,28 @@ public sealed class CsvExporter : IReportExporter
         return written;
     }
 
-    public static IEnumerable<ReportTable> Tables(RunSummary summary) =>
-    [
-        ReportTables.Inputs(summary.Inputs),
-        ReportTables.EventCounts(summary.Inputs),
-        ReportTables.Skipped(summary.Inputs),
-        ReportTables.Devices(summary.Devices),
-        ReportTables.Diagnostics(summary.Inputs),
-        ReportTables.Findings(summary.Findings),
-    ];
+    /// <summary>The tables of every run, then, for a replay, its agreement and SWIOTLB tables.</summary>
+    public static IEnumerable<ReportTable> Tables(RunSummary summary)
+    {
+        IEnumerable<ReportTable> tables =
+        [
+            ReportTables.Inputs(summary.Inputs),
+            ReportTables.EventCounts(summary.Inputs),
+            ReportTables.Skipped(summary.Inputs),
+            ReportTables.Devices(summary.Devices),
+            ReportTables.Diagnostics(summary.Inputs),
+            ReportTables.Findings(summary.Findings),
+        ];
+        if (summary.Replay is not { } replay) return tables;
+        return tables.Concat(
+        [
+            ReplayTables.Agreement(replay.Agreement),
+            ReplayTables.Mismatches(replay.Agreement.Mismatches),
+            ReplayTables.SwiotlbAreas(replay.Swiotlb),
+            ReplayTables.SwiotlbDevices(replay.Swiotlb),
+            ReplayTables.SwiotlbTimeline(replay.Swiotlb),
+        ]);
+    }
 
     public static void Write(CsvWriter writer, ReportTable table)
     {

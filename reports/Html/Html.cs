@@ -22,6 +22,20 @@ internal sealed class Html
 
     public static string Number(long n) => Number((Int128)n);
 
+    /// <summary>A byte count in binary units for reading ("61.2 MiB"); tables keep the exact count.</summary>
+    public static string Size(long bytes)
+    {
+        string[] units = ["bytes", "KiB", "MiB", "GiB", "TiB"];
+        decimal value = bytes;
+        int unit = 0;
+        while (Math.Abs(value) >= 1024 && unit < units.Length - 1)
+        {
+            value /= 1024;
+            unit++;
+        }
+        return unit == 0 ? Number(bytes) + " bytes" : value.ToString("0.0", Inv) + " " + units[unit];
+    }
+
     public Html Raw(string markup)
     {
         _sb.Append(markup);

@@ -34,7 +34,8 @@ public sealed class HtmlExporter : IReportExporter
         html.Raw("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n")
             .Raw("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n")
             .Raw("<title>").Text("DMA trace report - " + tool).Raw("</title>\n")
-            .Raw("<style>\n").Raw(HtmlStyle.Css).Raw("\n</style>\n</head>\n<body>\n");
+            .Raw("<style>\n").Raw(HtmlStyle.Css).Raw(summary.Replay is null ? "" : "\n" + HtmlStyle.ReplayCss)
+            .Raw("\n</style>\n</head>\n<body>\n");
 
         html.Raw("<header class=\"page\">\n").Element("h1", "DMA trace report").Element("p", tool, "meta")
             .Raw("<ul class=\"stats\">\n");
@@ -46,6 +47,7 @@ public sealed class HtmlExporter : IReportExporter
         html.Raw("</ul>\n</header>\n<main>\n");
 
         html.Raw("<section id=\"inputs\">\n").Element("h2", "Inputs").Table(InputsTable(summary.Inputs), "No inputs.").Raw("</section>\n");
+        if (summary.Replay is { } replay) ReplaySection.Write(html, summary, replay);
         WriteFindings(html, summary);
         for (int i = 0; i < summary.Inputs.Count; i++) WriteInput(html, i, summary.Inputs[i], summary.Devices);
         WriteDiagnostics(html, summary.Inputs);
@@ -67,10 +69,8 @@ public sealed class HtmlExporter : IReportExporter
         inputs.Select(i => (IReadOnlyList<Cell>)
         [
             i.Path, i.Format, i.Lines, i.Events, i.Skipped.Sum(s => s.Value), i.Malformed, i.LostEvents,
-            Seconds(i.FirstTimestampNs), Seconds(i.LastTimestampNs),
+            ReportText.Seconds(i.FirstTimestampNs), ReportText.Seconds(i.LastTimestampNs),
         ]).ToList());
-
-    private static string? Seconds(long? ns) => ns is { } v ? (v / 1_000_000_000m).ToString("F6", Inv) : null;
 
     /// <summary>
     /// Findings grouped by rule, device and call site (<see cref="FindingGroups"/>): one row per

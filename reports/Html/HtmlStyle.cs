@@ -46,4 +46,22 @@ internal static class HtmlStyle
         .legend .name { font-family: var(--mono); font-size: 12.5px; }
         footer { color: var(--muted); font-size: 12px; padding: 16px 32px 24px; border-top: 1px solid var(--line); }
         """;
+
+    /// <summary>The rules only a replay's sections use; a check report does not carry them.</summary>
+    public const string ReplayCss = """
+        .platform code { background: var(--head); border-radius: 4px; padding: 1px 6px; }
+        ul.provenance { margin: 0; padding-left: 20px; }
+        ul.provenance li { font-family: var(--mono); font-size: 12.5px; margin: 2px 0; }
+        .figures { display: grid; grid-template-columns: repeat(auto-fill, minmax(210px, 1fr)); gap: 10px; margin: 4px 0 8px; padding: 0; list-style: none; max-width: 980px; }
+        .figures li { border: 1px solid var(--line); border-radius: 6px; padding: 8px 12px; background: var(--stripe); }
+        .figures .label { display: block; color: var(--muted); font-size: 12px; text-transform: uppercase; letter-spacing: .04em; }
+        .figures .value { display: block; font-size: 19px; font-weight: 600; font-variant-numeric: tabular-nums; }
+        .figures .note { display: block; color: var(--muted); font-size: 12.5px; }
+        .figures .note.ok { color: #1a7f37; }
+        .figures .note.bad { color: var(--bad); }
+        .cols.charts { max-width: 980px; gap: 16px 20px; margin-top: 22px; }
+        figure.chart.small { flex: 1 1 420px; max-width: 480px; }
+        figure.chart h4 { font-size: 13px; font-weight: 600; margin: 0 0 6px; }
+        table.mismatches td:nth-child(5), table.mismatches td:nth-child(7), table.mismatches td:nth-child(8) { font-family: var(--mono); font-size: 12.5px; }
+        """;
 }

@@ -9,7 +9,7 @@ namespace DmaReplay.Reports.Json;
 /// summary.json. Its keys are a contract (README, "summary.json"): later versions add keys and
 /// never rename these. Written with Utf8JsonWriter in a fixed key order for byte-identical output.
 /// </summary>
-public sealed class JsonExporter : IReportExporter
+public sealed partial class JsonExporter : IReportExporter
 {
     public const string FileName = "summary.json";
 
@@ -54,6 +54,7 @@ public sealed class JsonExporter : IReportExporter
         foreach (var f in summary.Findings) WriteFinding(w, f);
         w.WriteEndArray();
         WriteCounts(w, "findingCounts", summary.FindingCounts);
+        if (summary.Replay is { } replay) WriteReplay(w, replay);
         w.WriteEndObject();
         w.Flush();
         stream.WriteByte((byte)'\n');

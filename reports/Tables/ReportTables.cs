@@ -59,5 +59,5 @@ public static class ReportTables
             f.Related?.Input, f.Related?.Line, f.Related?.TimestampNs,
             ReportText.Stack(f.Stack), ReportText.Stack(f.RelatedStack))).ToList());
 
-    private static IReadOnlyList<Cell> Row(params Cell[] cells) => cells;
+    internal static IReadOnlyList<Cell> Row(params Cell[] cells) => cells;
 }

@@ -6,6 +6,7 @@ using DmaReplay.Engine.Summary;
 using DmaReplay.Reports;
 using DmaReplay.Reports.Csv;
 using DmaReplay.Reports.Html;
+using DmaReplay.Reports.Json;
 
 namespace DmaReplay.Tests.Reports;
 
@@ -15,7 +16,20 @@ public sealed class ReportExporterTests
     private static readonly string[] CsvFiles =
         ["inputs.csv", "event-counts.csv", "skipped.csv", "devices.csv", "diagnostics.csv", "findings.csv"];
 
-    private static readonly string[] GoldenFiles = [.. CsvFiles, HtmlExporter.FileName];
+    private static readonly string[] ReplayCsvFiles =
+        ["agreement.csv", "mismatches.csv", "swiotlb-areas.csv", "swiotlb-devices.csv", "swiotlb-timeline.csv"];
+
+    private static readonly string[] GoldenFiles = [.. CsvFiles, HtmlExporter.FileName, JsonExporter.FileName];
+
+    private static readonly string[] ReplayGoldenFiles = [.. GoldenFiles, .. ReplayCsvFiles];
+
+    /// <summary>The samples by name: a check run and a replay, each with its own golden folder.</summary>
+    private static (RunSummary Summary, string[] Files, string GoldenDir) Sample(string name) => name switch
+    {
+        "check" => (SampleSummary.Create(), GoldenFiles, "Golden"),
+        "replay" => (SampleSummary.CreateReplay(), ReplayGoldenFiles, Path.Combine("Golden", "replay")),
+        _ => throw new ArgumentOutOfRangeException(nameof(name)),
+    };
 
     public TestContext TestContext { get; set; } = null!;
 
@@ -42,9 +56,11 @@ public sealed class ReportExporterTests
     }
 
     [TestMethod]
-    public void Html_is_self_contained()
+    [DataRow("check")]
+    [DataRow("replay")]
+    public void Html_is_self_contained(string sample)
     {
-        var html = HtmlExporter.Render(SampleSummary.Create());
+        var html = HtmlExporter.Render(Sample(sample).Summary);
         const string svgNamespace = "xmlns=\"http://www.w3.org/2000/svg\"";
         Assert.Contains(svgNamespace, html);
 
@@ -90,9 +106,9 @@ public sealed class ReportExporterTests
     [TestMethod]
     public void Csv_escapes_formulas_but_not_numbers()
     {
-        var dir = Export(SampleSummary.Create(), "csv");
+        var dir = Export(SampleSummary.CreateReplay(), "csv");
         int checkedCells = 0;
-        foreach (var file in CsvFiles)
+        foreach (var file in CsvFiles.Concat(ReplayCsvFiles))
         {
             foreach (var row in ReadCsv(Path.Combine(dir, file)))
             {
@@ -119,22 +135,32 @@ public sealed class ReportExporterTests
         Assert.AreEqual("dma_unmap_page_attrs <- nvme_unmap_data <- nvme_pci_complete_rq", Get(1, "stack"));
         Assert.AreEqual("", Get(2, "relatedLine"));
 
+        var devices = ReadCsv(Path.Combine(dir, "swiotlb-devices.csv"));
+        Assert.AreEqual("'" + SampleSummary.FormulaDevice, devices[2][0]);
+        Assert.AreEqual(SampleSummary.BoldDevice, devices[1][0]);
+
         var diagnostics = ReadCsv(Path.Combine(dir, "diagnostics.csv"));
         Assert.AreEqual("'=HYPERLINK(\"http://x\")", diagnostics[2][4]);
         Assert.AreEqual(SampleSummary.SpecialExcerpt, diagnostics[1][4]);
     }
 
     [TestMethod]
-    public void Output_matches_golden_files()
+    [DataRow("check")]
+    [DataRow("replay")]
+    public void Output_matches_golden_files(string sample)
     {
-        var dir = Export(SampleSummary.Create(), "golden");
+        var (summary, files, golden) = Sample(sample);
+        var dir = Export(summary, "golden-" + sample);
         if (Environment.GetEnvironmentVariable("DMAREPLAY_UPDATE_GOLDEN") == "1")
         {
-            foreach (var file in GoldenFiles) File.Copy(Path.Combine(dir, file), Path.Combine(SourceGoldenDir(), file), overwrite: true);
+            var source = Path.Combine(SourceReportsDir(), golden);
+            Directory.CreateDirectory(source);
+            foreach (var file in files) File.Copy(Path.Combine(dir, file), Path.Combine(source, file), overwrite: true);
             Assert.Inconclusive("golden files rewritten; review them and rerun without DMAREPLAY_UPDATE_GOLDEN");
         }
-        var goldenDir = Path.Combine(AppContext.BaseDirectory, "Reports", "Golden");
-        foreach (var file in GoldenFiles)
+        CollectionAssert.AreEquivalent(files, Directory.GetFiles(dir).Select(Path.GetFileName).ToArray(), "the files written");
+        var goldenDir = Path.Combine(AppContext.BaseDirectory, "Reports", golden);
+        foreach (var file in files)
         {
             var expected = File.ReadAllBytes(Path.Combine(goldenDir, file));
             var actual = File.ReadAllBytes(Path.Combine(dir, file));
@@ -144,29 +170,31 @@ public sealed class ReportExporterTests
     }
 
     [TestMethod]
-    [DataRow("de-DE")]
-    [DataRow("sv-SE")]
-    public void Output_does_not_depend_on_the_culture(string cultureName)
+    [DataRow("de-DE", "check")]
+    [DataRow("sv-SE", "check")]
+    [DataRow("de-DE", "replay")]
+    public void Output_does_not_depend_on_the_culture(string cultureName, string sample)
     {
+        var (summary, files, _) = Sample(sample);
         var culture = new CultureInfo(cultureName);
         // Not vacuous: the culture really writes numbers differently from the invariant one.
         Assert.AreEqual(",", culture.NumberFormat.NumberDecimalSeparator, cultureName);
         Assert.AreEqual("1,5", 1.5.ToString(culture));
 
-        var invariantDir = Export(SampleSummary.Create(), "invariant-" + cultureName);
+        var invariantDir = Export(summary, "invariant-" + cultureName);
         var saved = (CultureInfo.CurrentCulture, CultureInfo.CurrentUICulture);
         string localDir;
         try
         {
             CultureInfo.CurrentCulture = culture;
             CultureInfo.CurrentUICulture = culture;
-            localDir = Export(SampleSummary.Create(), cultureName);
+            localDir = Export(summary, cultureName);
         }
         finally
         {
             (CultureInfo.CurrentCulture, CultureInfo.CurrentUICulture) = saved;
         }
-        foreach (var file in GoldenFiles)
+        foreach (var file in files)
         {
             CollectionAssert.AreEqual(File.ReadAllBytes(Path.Combine(invariantDir, file)),
                 File.ReadAllBytes(Path.Combine(localDir, file)), $"{file} under {cultureName}");
@@ -176,8 +204,7 @@ public sealed class ReportExporterTests
     private string Export(RunSummary summary, string name)
     {
         var dir = Path.Combine(TestContext.TestRunDirectory ?? Path.GetTempPath(), "reports-" + name + "-" + Guid.NewGuid().ToString("N"));
-        new CsvExporter().Export(summary, dir);
-        new HtmlExporter().Export(summary, dir);
+        foreach (var exporter in ReportExporters.All) exporter.Export(summary, dir);
         return dir;
     }
 
@@ -189,6 +216,5 @@ public sealed class ReportExporterTests
         return rows;
     }
 
-    private static string SourceGoldenDir([CallerFilePath] string source = "") =>
-        Path.Combine(Path.GetDirectoryName(source)!, "Golden");
+    private static string SourceReportsDir([CallerFilePath] string source = "") => Path.GetDirectoryName(source)!;
 }

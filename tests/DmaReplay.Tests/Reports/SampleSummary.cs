@@ -1,4 +1,5 @@
 using DmaReplay.Engine.Findings;
+using DmaReplay.Engine.Replay;
 using DmaReplay.Engine.Summary;
 using DmaReplay.Parsers;
 
@@ -58,6 +59,43 @@ internal static class SampleSummary
 
         return new RunSummary(new ToolInfo("dmareplay", "0.1.0"), [a, b], devices, findings,
             [Kv("double-unmap", 1), Kv("unmap-without-map", 2)]);
+    }
+
+    public const string BoldDevice = "<b>nvme</b>";
+    public const string BoldProvenance = "swiotlb.start=0x78a00000 from <b>meta.json</b> & cmdline";
+    public const string FormulaDevice = "=HYPERLINK(1)";
+
+    /// <summary>
+    /// <see cref="Create"/> as a replay: markup in provenance and device names, a formula as a
+    /// device name, a mismatch, and SWIOTLB series of different lengths and bucket widths (area 1
+    /// ends early, the failure series has buckets half as wide) to exercise the timeline's blanks.
+    /// </summary>
+    public static RunSummary CreateReplay() => Create() with { Replay = Replay(swiotlb: true) };
+
+    /// <summary>A replay on a platform without SWIOTLB.</summary>
+    public static RunSummary CreateReplayWithoutSwiotlb() => Create() with { Replay = Replay(swiotlb: false) };
+
+    private static ReplayReport Replay(bool swiotlb)
+    {
+        var platform = new PlatformReport("qemu <b>what-if</b>", false, 4,
+            ["cpus=4 from --set cpus=4", BoldProvenance, "devices: 3 PCI devices from devices.txt"]);
+        var agreement = new AgreementReport(new Tally(120, 119), new Tally(40, 40), new FailureTally(2, 3, 2), 1,
+            [new Mismatch(InputA, 27, "map_page", BoldDevice, 0x12345000, 4096, 0x12345000, 0xfff00000)]);
+        if (!swiotlb) return new ReplayReport(platform, agreement, null);
+
+        const long s = 1_000_000_000;
+        SeriesPoint[] used = [new(s * 3 / 2, 4, 0), new(2 * s, 130, 4), new(5 * s / 2, 130, 60), new(3 * s, 62, 60)];
+        SeriesPoint[] area0 = [new(s * 3 / 2, 4, 0), new(2 * s, 70, 4), new(5 * s / 2, 70, 60), new(3 * s, 62, 60)];
+        SeriesPoint[] area1 = [new(s * 3 / 2, 0, 0), new(2 * s, 60, 0)];
+        SeriesPoint[] failures = [new(s * 3 / 2, 0, 0), new(s * 7 / 4, 0, 0), new(2 * s, 1, 0), new(s * 9 / 4, 2, 1), new(5 * s / 2, 2, 2)];
+        SeriesPoint[] freeRun = [new(s * 3 / 2, 128, 124), new(2 * s, 128, 0), new(5 * s / 2, 68, 66)];
+        var report = new SwiotlbReport(0x78a00000, BoldProvenance, 256, 2, true,
+            UsedAtEnd: 61, RecordedUsedAtEnd: 61, UsedHiwater: 130, RecordedHiwater: 131, MapFailures: 2,
+            BounceCopies: 77, new BounceBytes(1_000_000, 524_288, 4096, 2048), SearchSteps: 95, MaxSearchSteps: 17, Searches: 40,
+            [new SwiotlbAreaReport(0, 61, 12, 61, 12, area0), new SwiotlbAreaReport(1, 0, 3, null, null, area1)],
+            used, failures, freeRun,
+            [new SwiotlbDeviceReport(BoldDevice, 30, 2, 900_000, 500_000, 70), new SwiotlbDeviceReport(FormulaDevice, 10, 0, 104_096, 26_336, 60)]);
+        return new ReplayReport(platform, agreement, report);
     }
 
     public static RunSummary Empty() => new(new ToolInfo("dmareplay", "0.1.0"), [], [], [], []);
