@@ -10,8 +10,10 @@ public sealed partial class MisuseChecker
     public const int GrowthWindows = 8;
     /// <summary>leak-growth needs the last floor at least this much above the first …</summary>
     public const long GrowthMinimumRise = 32;
-    /// <summary>… and the floor to rise from one window to the next at least this often (of 7).</summary>
+    /// <summary>… and the floor to rise from one window to the next at least this often (of 7) …</summary>
     public const int GrowthMinimumRisingSteps = 5;
+    /// <summary>… and the second half of the trace to carry at least this share of the rise (a ring fills, then plateaus).</summary>
+    public const double GrowthSecondHalfShare = 0.25;
 
     /// <summary>
     /// End of the input: every mapping still live is a leak-at-end finding (one per map call, at
@@ -37,8 +39,9 @@ public sealed partial class MisuseChecker
     /// A leak shows as a rising floor: ring buffers refill and stay level, leaked mappings never
     /// come back. The trace is cut into <see cref="GrowthWindows"/> equal windows; the floor of a
     /// window is the fewest live mappings within it. Growth: no floor below the one before, a rise
-    /// in at least <see cref="GrowthMinimumRisingSteps"/> of the 7 steps (a ring filling once at
-    /// start-up rises in one), and the last floor at least <see cref="GrowthMinimumRise"/> above the first.
+    /// in at least <see cref="GrowthMinimumRisingSteps"/> of the 7 steps, the last floor at least
+    /// <see cref="GrowthMinimumRise"/> above the first, and at least <see cref="GrowthSecondHalfShare"/>
+    /// of that rise (and 16) in the second half: a ring filling at start-up rises early and then stays level.
     /// </summary>
     private void LeakGrowth(DeviceActivity d)
     {
@@ -58,7 +61,9 @@ public sealed partial class MisuseChecker
             if (floors[w] < floors[w - 1]) return;
             if (floors[w] > floors[w - 1]) rising++;
         }
-        if (rising < GrowthMinimumRisingSteps || floors[^1] - floors[0] < GrowthMinimumRise) return;
+        long rise = floors[^1] - floors[0], lateRise = floors[^1] - floors[GrowthWindows / 2 - 1];
+        if (rising < GrowthMinimumRisingSteps || rise < GrowthMinimumRise) return;
+        if (lateRise < 16 || lateRise < rise * GrowthSecondHalfShare) return;
         var at = new EventOrigin(_hash.All().FirstOrDefault()?.Origin.Input ?? 0, 0, _lastTimestampNs, -1, -1, -1, -1);
         Report(Rules.LeakGrowth,
             $"live mappings keep rising: the floor of each eighth of the trace is {string.Join(", ", floors)} [peak={d.PeakLiveMappings}]",

@@ -49,7 +49,7 @@ public static class Rules
         new(MapFailed, Severity.Info, "a map returned DMA_MAPPING_ERROR or an allocation failed"),
         new(MapErrorHandleUsed, Severity.Error, "DMA_MAPPING_ERROR was unmapped or synced as if it were a mapping (dma-debug: 'free an invalid DMA memory address')"),
         new(LeakAtEnd, Severity.Info, "still mapped or allocated when the trace ends (one finding per mapping)"),
-        new(LeakGrowth, Severity.Warning, "a device's live mappings keep rising across the trace: the floor (fewest live mappings) of each eighth of the trace never drops, rises in at least 5 of the 7 steps, and ends at least 32 above where it started"),
+        new(LeakGrowth, Severity.Warning, "a device's live mappings keep rising across the trace: the floor (fewest live mappings) of each eighth of the trace never drops, rises in at least 5 of the 7 steps, ends at least 32 above where it started, and a quarter of that rise (at least 16) comes in the second half"),
     ];
 
     public static RuleInfo? Find(string id) => All.FirstOrDefault(r => r.Id == id);

@@ -173,7 +173,7 @@ public sealed partial class ReplayEngine : ITraceEventHandler
         for (int a = 0; a < _areaSeries!.Length; a++) _areaSeries[a] = new DownsampledSeries(originNs);
         _usedSeries = new DownsampledSeries(originNs);
         _failureSeries = new DownsampledSeries(originNs);
-        _freeRunSeries = new DownsampledSeries(originNs);
+        _freeRunSeries = new DownsampledSeries(originNs, initialLevel: _platform.Kernel.IoTlbSegSize); // an empty pool: whole segments free
     }
 
     private DeviceModel Model(int device)

@@ -18,12 +18,14 @@ public sealed class DownsampledSeries
     private int _filled;
     private long _current;
 
-    public DownsampledSeries(long originNs, int capacity = DefaultCapacity)
+    /// <param name="initialLevel">The level before the first record (0 for counts that start empty).</param>
+    public DownsampledSeries(long originNs, int capacity = DefaultCapacity, long initialLevel = 0)
     {
         if (capacity < 2 || (capacity & 1) != 0) throw new ArgumentOutOfRangeException(nameof(capacity), "capacity must be even and at least 2");
         _origin = originNs;
         _max = new long[capacity];
         _min = new long[capacity];
+        _current = initialLevel;
     }
 
     public long OriginNs => _origin;
