@@ -54,7 +54,7 @@ public sealed partial class ReplayEngine
     {
         if (area >= 0 && area < _areaSeries!.Length) _areaSeries[area].Record(ns, _swiotlb!.AreaUsed(area));
         _usedSeries!.Record(ns, _swiotlb!.Used);
-        if (++_swiotlbOps % FreeRunSampleEvery == 1) _freeRunSeries!.Record(ns, _swiotlb.LargestFreeRun());
+        if (++_swiotlbOps % _freeRunSampleEvery == 1) _freeRunSeries!.Record(ns, _swiotlb.LargestFreeRun());
     }
 
     private void ReleaseBounce(DmaEvent e, ulong tlbAddr, ulong size, DmaDirection dir, DmaAttrs attrs)

@@ -23,8 +23,11 @@ namespace DmaReplay.Engine.Replay;
 public sealed partial class ReplayEngine : ITraceEventHandler
 {
     public const int MaxMismatches = 20;
-    /// <summary>The largest-free-run scan walks every slot: sampled, not computed per call.</summary>
-    private const int FreeRunSampleEvery = 8192;
+    /// <summary>
+    /// The largest-free-run scan walks every slot, so it is sampled every nslabs/8 pool operations
+    /// (at least 64): about 8 slots of scanning per operation, whatever the pool size.
+    /// </summary>
+    private readonly int _freeRunSampleEvery;
 
     private readonly PlatformModel _platform;
     private readonly CaptureFacts? _capture;
@@ -67,6 +70,7 @@ public sealed partial class ReplayEngine : ITraceEventHandler
         if (platform.Swiotlb.Active && platform.Swiotlb.Start is not null)
         {
             _swiotlb = new SwiotlbMem(platform.Swiotlb, platform.Kernel);
+            _freeRunSampleEvery = Math.Max(64, platform.Swiotlb.Nslabs / 8);
             _areaSeries = new DownsampledSeries[platform.Swiotlb.Nareas];
         }
     }
