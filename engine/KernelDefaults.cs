@@ -9,6 +9,29 @@ public sealed record KernelDefaults
 {
     public static KernelDefaults Linux612 { get; } = new();
 
+    /// <summary>6.0–6.8: the SWIOTLB search before the 6.9 alignment rework (no pad slots).</summary>
+    public static KernelDefaults Linux66 { get; } = new() { Version = "6.6", SwiotlbPadSlots = false };
+
+    /// <summary>The kernel these values describe ("6.12").</summary>
+    public string Version { get; init; } = "6.12";
+
+    /// <summary>
+    /// v6.9+ swiotlb_search_pool_area/swiotlb_tbl_map_single: alloc_align_mask and min_align_mask
+    /// kept apart, pad slots before an aligned allocation, page alignment only without other rules.
+    /// Before: one iotlb_align_mask, checked only when orig_addr != 0, no pad slots.
+    /// </summary>
+    public bool SwiotlbPadSlots { get; init; } = true;
+
+    /// <summary>The profile for a kernel version ("6.6", "6.12", …).</summary>
+    public static KernelDefaults ForVersion(string version)
+    {
+        var parts = version.Split('.');
+        if (parts.Length < 2 || !int.TryParse(parts[0], out int major) || !int.TryParse(parts[1], out int minor))
+            throw new FormatException($"kernel version '{version}' is not major.minor");
+        if (major < 6) throw new FormatException($"kernel {version}: the dma trace events exist from 6.12 on; profiles go back to 6.0");
+        return (major > 6 || minor >= 9 ? Linux612 : Linux66) with { Version = version };
+    }
+
     // include/linux/swiotlb.h
     /// <summary>IO_TLB_SHIFT: a slot is 2 KiB.</summary>
     public int IoTlbShift { get; init; } = 11;

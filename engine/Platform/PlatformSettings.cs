@@ -3,7 +3,7 @@ using System.Globalization;
 namespace DmaReplay.Engine.Platform;
 
 /// <summary>
-/// "--set key=value" overrides of a platform. Keys: cpus, cache_line_bytes, dma.cache_alignment,
+/// "--set key=value" overrides of a platform. Keys: kernel (version profile, e.g. 6.6), cpus, cache_line_bytes, dma.cache_alignment,
 /// dma.bounce_unaligned_kmalloc, memory_encryption_mask, swiotlb.force, swiotlb.size (bytes, K/M/G
 /// suffixes), swiotlb.nslabs, swiotlb.nareas, swiotlb.start, swiotlb.dynamic, and per device
 /// device.&lt;name&gt;.{dma_mask, coherent_dma_mask (bits), bus_dma_limit, min_align_mask,
@@ -27,6 +27,7 @@ public static class PlatformSettings
             switch (key)
             {
                 case "cpus": p = p with { Cpus = (int)Number(value, key) }; break;
+                case "kernel": p = p with { Kernel = KernelDefaults.ForVersion(value) }; break;
                 case "cache_line_bytes" or "cpu.l1_cache_bytes": p = p with { CacheLineBytes = (int)Number(value, key) }; break;
                 case "dma.cache_alignment": p = p with { DmaCacheAlignment = (int)Number(value, key) }; break;
                 case "dma.bounce_unaligned_kmalloc": p = p with { BounceUnalignedKmalloc = Bool(value, key) }; break;

@@ -72,8 +72,12 @@ public sealed class SwiotlbMem
     public BounceResult Map(BounceDevice dev, ulong orig, ulong mappingSize, ulong allocAlignMask, int cpu, Func<ulong, ulong> toDma)
     {
         ulong slotMask = (ulong)_k.IoTlbSize - 1;
-        ulong offset = orig & dev.MinAlignMask & (allocAlignMask | slotMask); // swiotlb_align_offset
-        ulong size = (mappingSize + offset + allocAlignMask) & ~allocAlignMask; // ALIGN(mapping_size + offset, align + 1)
+        // v6.9+: swiotlb_align_offset(dev, alloc_align_mask, orig) and ALIGN(mapping_size + offset, align + 1);
+        // ≤ 6.8: the offset within a slot only, added to the (granule-aligned) alloc_size.
+        ulong offset = orig & dev.MinAlignMask & ((_k.SwiotlbPadSlots ? allocAlignMask : 0) | slotMask);
+        ulong size = _k.SwiotlbPadSlots
+            ? (mappingSize + offset + allocAlignMask) & ~allocAlignMask
+            : ((mappingSize + allocAlignMask) & ~allocAlignMask) + offset;
         long steps = 0;
         var (pool, index, area) = FindSlots(dev, orig, size, allocAlignMask, cpu, toDma, ref steps);
         SearchSteps += steps;

@@ -78,15 +78,28 @@ internal sealed class SwiotlbPool
         ulong slotMask = (ulong)_k.IoTlbSize - 1;
         ulong tblDma = tblDmaStart & boundaryMask;
         ulong maxSlots = (boundaryMask >> _k.IoTlbShift) + 1; // get_max_slots; wraps to 2^53 for ~0UL
-        ulong iotlbAlign = minAlignMask;
         int nslots = NrSlots(allocSize);
         ulong offset = origAddr & minAlignMask & slotMask; // swiotlb_align_offset(dev, 0, orig)
-
-        // Page-sized streaming mappings stay page aligned when nothing else asks for alignment.
-        if (allocAlignMask == 0 && iotlbAlign == 0 && allocSize >= _k.PageSize) allocAlignMask = _k.PageSize - 1;
-        allocAlignMask |= slotMask;
-        iotlbAlign &= ~allocAlignMask;
-        int stride = (int)((Math.Max(allocAlignMask, iotlbAlign) >> _k.IoTlbShift) + 1);
+        ulong iotlbAlign;
+        int stride;
+        if (_k.SwiotlbPadSlots)
+        {
+            iotlbAlign = minAlignMask;
+            // Page-sized streaming mappings stay page aligned when nothing else asks for alignment.
+            if (allocAlignMask == 0 && iotlbAlign == 0 && allocSize >= _k.PageSize) allocAlignMask = _k.PageSize - 1;
+            allocAlignMask |= slotMask;
+            iotlbAlign &= ~allocAlignMask;
+            stride = (int)((Math.Max(allocAlignMask, iotlbAlign) >> _k.IoTlbShift) + 1);
+        }
+        else
+        {
+            // ≤ 6.8 swiotlb_area_find_slots: one mask, tested only against a real orig_addr.
+            iotlbAlign = minAlignMask | allocAlignMask;
+            if (allocSize >= _k.PageSize) iotlbAlign |= _k.PageSize - 1;
+            iotlbAlign &= ~slotMask;
+            stride = (int)((iotlbAlign >> _k.IoTlbShift) + 1);
+            allocAlignMask = 0; // folded into iotlbAlign
+        }
 
         ref var area = ref _areas[areaIndex];
         if (nslots > AreaNslabs - area.Used) return -1;

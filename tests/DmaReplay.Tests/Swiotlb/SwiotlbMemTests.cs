@@ -144,4 +144,25 @@ public sealed class SwiotlbMemTests
         Assert.IsTrue(grown >= Start + 128 * 2048, "the pool added at the head of the list serves the next mapping");
         Assert.AreEqual(128L + 2, m.Used);
     }
+
+    [TestMethod]
+    public void KernelsBefore69MatchTheBufferBit11AndNeverPad()
+    {
+        var before = new SwiotlbMem(new SwiotlbConfig { Start = Start, Nslabs = 1024, Nareas = 2, Force = true }, KernelDefaults.ForVersion("6.6"));
+        var after = Pool();
+        // A page at ...800 without min_align_mask: 6.9+ page-aligns it (slot 0); 6.6 keeps bit 11 of the buffer (slot 1).
+        Assert.AreEqual(Slot(0), Map(after, Plain, 0x10800, 4096));
+        Assert.AreEqual(Slot(1), Map(before, Plain, 0x10800, 4096));
+        // A granule-aligned IOMMU bounce at offset 0x900: 6.9+ pads a slot; 6.6 keeps only the offset within a
+        // slot (0x100), matches bit 11 of the buffer with the slot (an odd slot) and takes 0x1000 + 0x100 bytes.
+        var dev = new BounceDevice(0xfff, ulong.MaxValue);
+        var r = before.Map(dev, 0x12345900, 0x200, 0xfff, 1, pa => pa);
+        Assert.AreEqual(Slot(513) + 0x100, r.TlbAddr);
+        Assert.AreEqual(3, r.Slots, "the granule-aligned alloc_size plus the in-slot offset");
+        Assert.IsTrue(before.Unmap(dev, r.TlbAddr, 0x200, DmaDirection.FromDevice, DmaAttrs.None));
+        Assert.AreEqual("6.6", PlatformSettings.Apply(PlatformPresets.X86Default(), ["kernel=6.6"]).Kernel.Version);
+        Assert.IsFalse(PlatformSettings.Apply(PlatformPresets.X86Default(), ["kernel=6.8"]).Kernel.SwiotlbPadSlots);
+        Assert.IsTrue(PlatformSettings.Apply(PlatformPresets.X86Default(), ["kernel=6.12"]).Kernel.SwiotlbPadSlots);
+        Assert.ThrowsExactly<FormatException>(() => KernelDefaults.ForVersion("5.15"));
+    }
 }
