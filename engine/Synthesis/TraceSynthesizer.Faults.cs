@@ -285,10 +285,7 @@ public sealed partial class TraceSynthesizer
     {
         if (!Begin(task, cpu, flags, forCpu ? DmaEventKind.DmaSyncSingleForCpu : DmaEventKind.DmaSyncSingleForDevice, dev)) return false;
         Dir(dir);
-        _w.Raw(" dma_addr="u8);
-        _w.Hex(dma);
-        _w.Raw(" size="u8);
-        _w.Dec(size);
+        DmaAddrSize(dma, size);
         _w.End();
         return true;
     }

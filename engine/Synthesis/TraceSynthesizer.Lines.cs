@@ -56,6 +56,15 @@ public sealed partial class TraceSynthesizer
         _w.Raw(DirName(dir));
     }
 
+    /// <summary>" dma_addr=%llx size=%zu": the fields every single-buffer event prints after dir.</summary>
+    private void DmaAddrSize(ulong dma, ulong size)
+    {
+        _w.Raw(" dma_addr="u8);
+        _w.Hex(dma);
+        _w.Raw(" size="u8);
+        _w.Dec(size);
+    }
+
     /// <summary>"tracing_mark_write: text" from init, as the capture scripts write their phases.</summary>
     private void Marker(string text)
     {
@@ -72,10 +81,7 @@ public sealed partial class TraceSynthesizer
     {
         if (!Begin(task, cpu, flags, DmaEventKind.DmaMapPage, dev)) return false;
         Dir(dir);
-        _w.Raw(" dma_addr="u8);
-        _w.Hex(dma);
-        _w.Raw(" size="u8);
-        _w.Dec(size);
+        DmaAddrSize(dma, size);
         _w.Raw(" phys_addr="u8);
         _w.Hex(phys);
         _w.Raw(" attrs="u8);
@@ -89,10 +95,7 @@ public sealed partial class TraceSynthesizer
     {
         if (!Begin(task, cpu, flags, DmaEventKind.DmaUnmapPage, dev)) return false;
         Dir(dir);
-        _w.Raw(" dma_addr="u8);
-        _w.Hex(dma);
-        _w.Raw(" size="u8);
-        _w.Dec(size);
+        DmaAddrSize(dma, size);
         _w.Raw(" attrs="u8);
         _w.End();
         LedgerRelease(dev, dma);
@@ -154,10 +157,7 @@ public sealed partial class TraceSynthesizer
     {
         if (!Begin(task, cpu, Flags.Process, DmaEventKind.DmaAlloc, dev)) return false;
         Dir(DmaDirection.Bidirectional);
-        _w.Raw(" dma_addr="u8);
-        _w.Hex(dma);
-        _w.Raw(" size="u8);
-        _w.Dec(size);
+        DmaAddrSize(dma, size);
         _w.Raw(" virt_addr="u8);
         _w.Hex16(virt);
         _w.Raw(" flags=GFP_KERNEL attrs="u8);
@@ -171,10 +171,7 @@ public sealed partial class TraceSynthesizer
     {
         if (!Begin(task, cpu, Flags.Process, DmaEventKind.DmaFree, dev)) return false;
         Dir(DmaDirection.Bidirectional);
-        _w.Raw(" dma_addr="u8);
-        _w.Hex(dma);
-        _w.Raw(" size="u8);
-        _w.Dec(size);
+        DmaAddrSize(dma, size);
         _w.Raw(" virt_addr="u8);
         _w.Hex16(virt);
         _w.Raw(" attrs="u8);
