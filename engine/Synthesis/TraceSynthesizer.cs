@@ -43,7 +43,7 @@ public sealed partial class TraceSynthesizer
     private readonly SynthReport _report = new();
     private readonly PhysPageAllocator _low;
     private readonly PhysPageAllocator _high;
-    private readonly SwiotlbPool _swiotlb = new(SwiotlbStart, SwiotlbSlots);
+    private readonly SynthBouncePool _swiotlb = new(SwiotlbStart, SwiotlbSlots);
     private readonly PriorityQueue<Pending, long> _pending = new();
     private readonly SgTable _sg = new();
     private readonly Queue<ulong> _e1000eRx = new();

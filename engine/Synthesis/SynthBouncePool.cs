@@ -1,17 +1,18 @@
 namespace DmaReplay.Engine.Synthesis;
 
 /// <summary>
-/// The default SWIOTLB pool of the synthetic machine: 2 KiB slots (IO_TLB_SIZE) searched from a
-/// moving index like swiotlb_search_pool_area(), so bounce addresses of live mappings never overlap.
+/// Bounce addresses for the synthetic trace: 2 KiB slots handed out from a moving index, so live
+/// bounce buffers never overlap. A plausible generator, not the kernel's algorithm (that is
+/// <see cref="Swiotlb.SwiotlbMem"/>, which a replay of the generated trace runs).
 /// </summary>
-internal sealed class SwiotlbPool
+internal sealed class SynthBouncePool
 {
     public const int SlotSize = 2048;
 
     private readonly bool[] _busy;
     private int _index;
 
-    public SwiotlbPool(ulong start, int slots)
+    public SynthBouncePool(ulong start, int slots)
     {
         Start = start;
         _busy = new bool[slots];
