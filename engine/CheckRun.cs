@@ -43,11 +43,15 @@ public sealed class CheckRun(CheckOptions options, string? platformArg = null, I
         var inputSummaries = new List<InputSummary>();
         var devices = new List<DeviceSummary>();
         var findings = new List<Finding>();
+        var fenceSummaries = new List<InputFences>();
         for (int i = 0; i < inputs.Count; i++)
         {
             var input = inputs[i];
             var builder = new TraceSummaryBuilder();
-            var checker = new MisuseChecker(input.Error is null ? OptionsFor(input) : options, Strings, input.DisplayPath);
+            var inputOptions = input.Error is null ? OptionsFor(input) : options;
+            var sink = new FindingSink(inputOptions, Strings, input.DisplayPath);
+            var checker = new MisuseChecker(inputOptions, sink);
+            var fences = new Fences.FenceChecker(sink);
             InputStatistics stats;
             if (input.Error is not null)
             {
@@ -58,7 +62,7 @@ public sealed class CheckRun(CheckOptions options, string? platformArg = null, I
                 try
                 {
                     using var stream = TraceInputStream.Open(input.OpenPath, out _);
-                    stats = new FtraceTextReader(Strings, new EventFanout(builder, checker)).Read(stream, input.DisplayPath, i);
+                    stats = new FtraceTextReader(Strings, new EventFanout(builder, checker, fences)).Read(stream, input.DisplayPath, i);
                 }
                 catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
                 {
@@ -66,12 +70,14 @@ public sealed class CheckRun(CheckOptions options, string? platformArg = null, I
                 }
             }
             checker.Finish(builder.Devices);
-            findings.AddRange(checker.Findings);
-            Suppressed += checker.Suppressed;
+            fences.Finish();
+            findings.AddRange(sink.Findings);
+            Suppressed += sink.Suppressed;
+            if (fences.Timelines() is { Count: > 0 } timelines) fenceSummaries.Add(new InputFences(input.DisplayPath, timelines));
             inputSummaries.Add(Summarize(stats));
             devices.AddRange(builder.Devices.Select(d => Summarize(input.DisplayPath, d)));
         }
-        return new RunSummary(Tool, inputSummaries, devices, findings, CountByRule(findings));
+        return new RunSummary(Tool, inputSummaries, devices, findings, CountByRule(findings)) { Fences = fenceSummaries };
     }
 
     private InputStatistics Unreadable(ResolvedInput input, int index, string reason)

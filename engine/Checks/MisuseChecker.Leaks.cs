@@ -30,7 +30,7 @@ public sealed partial class MisuseChecker
             string seg = first.Type == DebugEntryType.Sg ? $" [segments={segments}]" : "";
             Report(Rules.LeakAtEnd, string.Create(CultureInfo.InvariantCulture,
                 $"still mapped when the trace ends [device address={Hex16(first.DevAddr)}] [size={size} bytes]{seg} [mapped with {first.Direction.KernelName()}] [mapped as {first.Type.Name()}] [age={age:F6} s]"),
-                null, first.Origin, first.Device, first.DevAddr, size, first.Direction, null);
+                first.Origin, first.Device, first.DevAddr, size, first.Direction, null);
         }
         foreach (var d in devices) LeakGrowth(d);
     }
@@ -67,6 +67,6 @@ public sealed partial class MisuseChecker
         var at = new EventOrigin(_hash.All().FirstOrDefault()?.Origin.Input ?? 0, 0, _lastTimestampNs, -1, -1, -1, -1);
         Report(Rules.LeakGrowth,
             $"live mappings keep rising: the floor of each eighth of the trace is {string.Join(", ", floors)} [peak={d.PeakLiveMappings}]",
-            null, at, d.Device, 0, d.LiveBytes, DmaDirection.None, null);
+            at, d.Device, 0, d.LiveBytes, DmaDirection.None, null);
     }
 }

@@ -17,27 +17,32 @@ public sealed partial class MisuseChecker : ITraceEventHandler
     private readonly CheckOptions _options;
     private readonly TraceStrings _strings;
     private readonly string _input;
+    private readonly FindingSink _sink;
     private readonly DmaDebugHash _hash = new();
     private readonly ActiveCachelines _cachelines;
     private readonly ReleasedMappings _released = new();
     private readonly ScatterGatherLists _sgLists = new();
     private readonly Dictionary<int, EventOrigin> _lastFailedMap = new();
-    private readonly List<Finding> _findings = [];
     private long _mapCalls;
     private long _lastTimestampNs;
 
     public MisuseChecker(CheckOptions options, TraceStrings strings, string inputName)
+        : this(options, new FindingSink(options, strings, inputName)) { }
+
+    /// <summary>A checker reporting into a sink shared with the other checks of the input.</summary>
+    public MisuseChecker(CheckOptions options, FindingSink sink)
     {
         _options = options;
-        _strings = strings;
-        _input = inputName;
+        _sink = sink;
+        _strings = sink.Strings;
+        _input = sink.Input;
         _cachelines = new ActiveCachelines(System.Numerics.BitOperations.Log2((uint)options.Platform.L1CacheBytes));
     }
 
-    public IReadOnlyList<Finding> Findings => _findings;
+    public IReadOnlyList<Finding> Findings => _sink.Findings;
 
     /// <summary>Suppressed findings are counted, not kept.</summary>
-    public long Suppressed { get; private set; }
+    public long Suppressed => _sink.Suppressed;
 
     public void OnEvent(DmaEvent e)
     {
@@ -83,37 +88,12 @@ public sealed partial class MisuseChecker : ITraceEventHandler
         }
     }
 
-    private bool Enabled(string rule) => _options.EnabledRules.Contains(rule);
-
-    private void Report(string rule, string message, DmaEvent? e, EventOrigin at, int device, ulong dmaAddr, ulong size,
-        DmaDirection direction, EventOrigin? related)
-    {
-        if (!Enabled(rule)) return;
-        var info = Rules.Find(rule)!;
-        var finding = new Finding(
-            rule, info.Severity, $"DMA-API: {_strings.Device(device)}: {message}", _strings.Device(device), dmaAddr, size,
-            direction.TraceName(), _input, at.Line, at.TimestampNs, at.Cpu, at.Pid, _strings.Task(at.Task),
-            related is { } r ? new RelatedEvent(_input, r.Line, r.TimestampNs) : null,
-            Frames(at.Stack), related is { } rs ? Frames(rs.Stack) : []);
-        if (_options.Suppressions.Suppresses(finding))
-        {
-            Suppressed++;
-            return;
-        }
-        _findings.Add(finding);
-    }
+    private void Report(string rule, string message, EventOrigin at, int device, ulong dmaAddr, ulong size,
+        DmaDirection direction, EventOrigin? related) =>
+        _sink.Report(rule, $"DMA-API: {_strings.Device(device)}: {message}", _strings.Device(device), at, dmaAddr, size, direction, related);
 
     private void Report(string rule, string message, DmaEvent e, ulong dmaAddr, ulong size, DmaDirection direction, EventOrigin? related) =>
-        Report(rule, message, e, EventOrigin.Of(e), e.Device, dmaAddr, size, direction, related);
-
-    private IReadOnlyList<string> Frames(int stack)
-    {
-        if (stack < 0) return [];
-        var ids = _strings.Stacks[stack];
-        var frames = new string[ids.Length];
-        for (int i = 0; i < ids.Length; i++) frames[i] = _strings.Functions[ids[i]];
-        return frames;
-    }
+        Report(rule, message, EventOrigin.Of(e), e.Device, dmaAddr, size, direction, related);
 
     private static string Hex16(ulong v) => "0x" + v.ToString("x16");
 }

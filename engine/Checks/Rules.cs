@@ -29,6 +29,11 @@ public static class Rules
     public const string MapErrorHandleUsed = "map-error-handle-used";
     public const string LeakAtEnd = "leak-at-end";
     public const string LeakGrowth = "leak-growth";
+    public const string FenceDoubleSignal = "fence-double-signal";
+    public const string FenceSeqnoRegression = "fence-seqno-regression";
+    public const string FenceNeverSignaled = "fence-never-signaled";
+    public const string FenceDestroyUnsignaled = "fence-destroy-unsignaled";
+    public const string FenceSignalBeforeEmit = "fence-signal-before-emit";
 
     public static IReadOnlyList<RuleInfo> All { get; } =
     [
@@ -49,6 +54,11 @@ public static class Rules
         new(MapFailed, Severity.Info, "a map returned DMA_MAPPING_ERROR or an allocation failed"),
         new(MapErrorHandleUsed, Severity.Error, "DMA_MAPPING_ERROR was unmapped or synced as if it were a mapping (dma-debug: 'free an invalid DMA memory address')"),
         new(LeakAtEnd, Severity.Info, "still mapped or allocated when the trace ends (one finding per mapping)"),
+        new(FenceDoubleSignal, Severity.Error, "a dma_fence signaled a second time"),
+        new(FenceSeqnoRegression, Severity.Error, "a fence initialized with a seqno below one already used on its context (timeline): fences of one context must be ordered"),
+        new(FenceNeverSignaled, Severity.Warning, "a fence initialized and not signaled by the end of the trace; an error when something waited on it or enabled signaling"),
+        new(FenceDestroyUnsignaled, Severity.Error, "a fence destroyed (last reference dropped) before it was signaled"),
+        new(FenceSignalBeforeEmit, Severity.Error, "a fence signaled before it was emitted, on a context whose fences are emitted"),
         new(LeakGrowth, Severity.Warning, "a device's live mappings keep rising across the trace: the floor (fewest live mappings) of each eighth of the trace never drops, rises in at least 5 of the 7 steps, ends at least 32 above where it started, and a quarter of that rise (at least 16) comes in the second half"),
     ];
 

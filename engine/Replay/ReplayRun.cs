@@ -28,8 +28,10 @@ public sealed class ReplayRun(CheckOptions checks)
 
         Strings = new TraceStrings();
         var builder = new TraceSummaryBuilder();
-        var checker = new MisuseChecker(checks, Strings, displayPath);
-        var engine = new ReplayEngine(platform, facts, captureOwn, Strings, displayPath, new EventFanout(builder, checker));
+        var sink = new FindingSink(checks, Strings, displayPath);
+        var checker = new MisuseChecker(checks, sink);
+        var fences = new Fences.FenceChecker(sink);
+        var engine = new ReplayEngine(platform, facts, captureOwn, Strings, displayPath, new EventFanout(builder, checker, fences));
         InputStatistics stats;
         try
         {
@@ -43,10 +45,16 @@ public sealed class ReplayRun(CheckOptions checks)
         }
         var replay = engine.Finish();
         checker.Finish(builder.Devices);
-        Suppressed = checker.Suppressed;
+        fences.Finish();
+        Suppressed = sink.Suppressed;
         var input = CheckRun.Summarize(stats);
         var devices = builder.Devices.Select(d => CheckRun.Summarize(Strings, displayPath, d)).ToList();
-        var findings = checker.Findings.ToList();
-        return new RunSummary(CheckRun.Tool, [input], devices, findings, CheckRun.CountByRule(findings)) { Replay = replay };
+        var findings = sink.Findings.ToList();
+        var timelines = fences.Timelines();
+        return new RunSummary(CheckRun.Tool, [input], devices, findings, CheckRun.CountByRule(findings))
+        {
+            Replay = replay,
+            Fences = timelines.Count > 0 ? [new InputFences(displayPath, timelines)] : [],
+        };
     }
 }

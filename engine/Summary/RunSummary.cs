@@ -14,6 +14,9 @@ public sealed record RunSummary(
     IReadOnlyList<Finding> Findings,
     IReadOnlyList<KeyValuePair<string, long>> FindingCounts)
 {
+    /// <summary>dma_fence timelines with their latencies, per input; empty when the trace has no fences.</summary>
+    public IReadOnlyList<InputFences> Fences { get; init; } = [];
+
     /// <summary>The replay's platform, agreement and SWIOTLB metrics; null for <c>check</c>.</summary>
     public Replay.ReplayReport? Replay { get; init; }
 
@@ -23,6 +26,9 @@ public sealed record RunSummary(
 }
 
 public sealed record ToolInfo(string Name, string Version);
+
+/// <summary>The fence timelines of one input.</summary>
+public sealed record InputFences(string Input, IReadOnlyList<Fences.FenceTimeline> Timelines);
 
 public sealed record InputSummary(
     string Path,

@@ -55,6 +55,7 @@ public sealed partial class JsonExporter : IReportExporter
         w.WriteEndArray();
         WriteCounts(w, "findingCounts", summary.FindingCounts);
         if (summary.Replay is { } replay) WriteReplay(w, replay);
+        if (summary.Fences.Count > 0) WriteFences(w, summary.Fences);
         w.WriteEndObject();
         w.Flush();
         stream.WriteByte((byte)'\n');
@@ -137,6 +138,45 @@ public sealed partial class JsonExporter : IReportExporter
         }
         WriteStrings(w, "stack", f.Stack);
         WriteStrings(w, "relatedStack", f.RelatedStack);
+        w.WriteEndObject();
+    }
+
+    /// <summary>"fences": per input, each fence timeline with its counts and latency distributions.</summary>
+    private static void WriteFences(Utf8JsonWriter w, IReadOnlyList<InputFences> inputs)
+    {
+        w.WriteStartArray("fences");
+        foreach (var input in inputs)
+        {
+            w.WriteStartObject();
+            w.WriteString("input", input.Input);
+            w.WriteStartArray("timelines");
+            foreach (var t in input.Timelines)
+            {
+                w.WriteStartObject();
+                w.WriteString("driver", t.Driver);
+                w.WriteString("timeline", t.Timeline);
+                w.WriteNumber("context", t.Context);
+                w.WriteNumber("fences", t.Fences);
+                w.WriteNumber("signaled", t.Signaled);
+                WriteLatency(w, "emitToSignaled", t.EmitToSignaled);
+                WriteLatency(w, "initToSignaled", t.InitToSignaled);
+                WriteLatency(w, "wait", t.Wait);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+    }
+
+    private static void WriteLatency(Utf8JsonWriter w, string name, DmaReplay.Engine.Fences.Latency l)
+    {
+        w.WriteStartObject(name);
+        w.WriteNumber("count", l.Count);
+        w.WriteNumber("minNs", l.MinNs);
+        w.WriteNumber("medianNs", l.MedianNs);
+        w.WriteNumber("p90Ns", l.P90Ns);
+        w.WriteNumber("maxNs", l.MaxNs);
         w.WriteEndObject();
     }
 
