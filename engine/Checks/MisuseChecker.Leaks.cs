@@ -12,8 +12,8 @@ public sealed partial class MisuseChecker
     public const long GrowthMinimumRise = 32;
     /// <summary>… and the floor to rise from one window to the next at least this often (of 7) …</summary>
     public const int GrowthMinimumRisingSteps = 5;
-    /// <summary>… and the second half of the trace to carry at least this share of the rise (a ring fills, then plateaus).</summary>
-    public const double GrowthSecondHalfShare = 0.25;
+    /// <summary>… and the last quarter of the trace to carry at least this share of the rise (a ring fills, then plateaus).</summary>
+    public const double GrowthLastQuarterShare = 0.10;
 
     /// <summary>
     /// End of the input: every mapping still live is a leak-at-end finding (one per map call, at
@@ -40,8 +40,10 @@ public sealed partial class MisuseChecker
     /// come back. The trace is cut into <see cref="GrowthWindows"/> equal windows; the floor of a
     /// window is the fewest live mappings within it. Growth: no floor below the one before, a rise
     /// in at least <see cref="GrowthMinimumRisingSteps"/> of the 7 steps, the last floor at least
-    /// <see cref="GrowthMinimumRise"/> above the first, and at least <see cref="GrowthSecondHalfShare"/>
-    /// of that rise (and 16) in the second half: a ring filling at start-up rises early and then stays level.
+    /// <see cref="GrowthMinimumRise"/> above the first, and still rising at the end — at least
+    /// <see cref="GrowthLastQuarterShare"/> of that rise (and 8) in the last quarter: a ring filling at
+    /// start-up rises early and then stays level. (A trace so short that start-up fills it entirely
+    /// cannot be told from a leak.)
     /// </summary>
     private void LeakGrowth(DeviceActivity d)
     {
@@ -61,9 +63,9 @@ public sealed partial class MisuseChecker
             if (floors[w] < floors[w - 1]) return;
             if (floors[w] > floors[w - 1]) rising++;
         }
-        long rise = floors[^1] - floors[0], lateRise = floors[^1] - floors[GrowthWindows / 2 - 1];
+        long rise = floors[^1] - floors[0], lateRise = floors[^1] - floors[GrowthWindows * 3 / 4 - 1];
         if (rising < GrowthMinimumRisingSteps || rise < GrowthMinimumRise) return;
-        if (lateRise < 16 || lateRise < rise * GrowthSecondHalfShare) return;
+        if (lateRise < 8 || lateRise < rise * GrowthLastQuarterShare) return;
         var at = new EventOrigin(_hash.All().FirstOrDefault()?.Origin.Input ?? 0, 0, _lastTimestampNs, -1, -1, -1, -1);
         Report(Rules.LeakGrowth,
             $"live mappings keep rising: the floor of each eighth of the trace is {string.Join(", ", floors)} [peak={d.PeakLiveMappings}]",

@@ -59,7 +59,7 @@ public static class Rules
         new(FenceNeverSignaled, Severity.Warning, "a fence initialized and not signaled by the end of the trace; an error when something waited on it or enabled signaling"),
         new(FenceDestroyUnsignaled, Severity.Error, "a fence destroyed (last reference dropped) before it was signaled"),
         new(FenceSignalBeforeEmit, Severity.Error, "a fence signaled before it was emitted, on a context whose fences are emitted"),
-        new(LeakGrowth, Severity.Warning, "a device's live mappings keep rising across the trace: the floor (fewest live mappings) of each eighth of the trace never drops, rises in at least 5 of the 7 steps, ends at least 32 above where it started, and a quarter of that rise (at least 16) comes in the second half"),
+        new(LeakGrowth, Severity.Warning, "a device's live mappings keep rising across the trace: the floor (fewest live mappings) of each eighth of the trace never drops, rises in at least 5 of the 7 steps, ends at least 32 above where it started, and is still rising in the last quarter (a tenth of the rise, at least 8)"),
     ];
 
     public static RuleInfo? Find(string id) => All.FirstOrDefault(r => r.Id == id);
