@@ -28,6 +28,7 @@ public sealed partial record CaptureBundle(string Directory, string TracePath, P
         var ram = Ram(ReadText(dir, "iomem.txt"), provenance);
         var devices = Devices(ReadText(dir, "devices.txt"), ReadText(dir, "iommu_groups.txt"), provenance);
         var swiotlb = Swiotlb(meta, cmdline, dmesg, cpus, ram, k, provenance);
+        var iommu = Iommu(ReadText(dir, "iomem.txt"), cmdline, dmesg, devices, provenance);
 
         var platform = new PlatformModel
         {
@@ -35,6 +36,7 @@ public sealed partial record CaptureBundle(string Directory, string TracePath, P
             Cpus = cpus,
             Ram = ram,
             Swiotlb = swiotlb,
+            Iommu = iommu,
             Devices = devices,
             Provenance = provenance,
             Kernel = k,
@@ -94,12 +96,21 @@ public sealed partial record CaptureBundle(string Directory, string TracePath, P
     private static IReadOnlyList<DeviceModel> Devices(string? devicesTxt, string? groupsTxt, List<string> provenance)
     {
         var groups = new Dictionary<string, (int Group, IommuDomainType Type)>();
+        var reserved = new Dictionary<int, List<IommuRegion>>();
         if (groupsTxt is not null)
         {
+            List<IommuRegion>? current = null;
             foreach (var line in groupsTxt.Split('\n'))
             {
+                var r = ReservedLine().Match(line);
+                if (r.Success && current is not null)
+                {
+                    current.Add(new IommuRegion(Hex(r.Groups[1].Value), Hex(r.Groups[2].Value), r.Groups[3].Value));
+                    continue;
+                }
                 var m = GroupLine().Match(line);
                 if (!m.Success) continue;
+                reserved[int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)] = current = [];
                 var type = m.Groups[2].Value switch
                 {
                     "DMA" => IommuDomainType.Dma,
@@ -127,12 +138,43 @@ public sealed partial record CaptureBundle(string Directory, string TracePath, P
                 CoherentMaskBits = int.TryParse(kv.GetValueOrDefault("consistent_dma_mask_bits"), out int c) ? c : 32,
                 IommuDomain = groups.TryGetValue(f[1], out var g) ? g.Type : IommuDomainType.None,
                 IommuGroup = groups.TryGetValue(f[1], out var g2) ? g2.Group : null,
+                IommuReserved = groups.TryGetValue(f[1], out var g3) && reserved.TryGetValue(g3.Group, out var rr) ? rr : [],
             };
             devices.Add(DriverDefaults.Apply(d, provenance));
         }
         provenance.Add($"devices: {devices.Count} PCI devices with their DMA masks from devices.txt" +
-            (groups.Count > 0 ? $", IOMMU domains of {groups.Count} devices from iommu_groups.txt" : ""));
+            (groups.Count > 0 ? $", IOMMU domains and reserved regions of {groups.Count} devices from iommu_groups.txt" : ""));
         return devices;
+    }
+
+    private static ulong Hex(string s) =>
+        ulong.Parse(s.StartsWith("0x", StringComparison.OrdinalIgnoreCase) ? s[2..] : s, NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// The IOMMU facts dma-iommu reads: the host bridge's memory windows (the top-level "PCI Bus"
+    /// lines of /proc/iomem; x86 bridges have no offset), the aperture (VT-d: 2^gaw − 1 from
+    /// dmesg "DMAR: Host address width") and iommu.forcedac.
+    /// </summary>
+    private static IommuConfig Iommu(string? iomem, string cmdline, string dmesg, IReadOnlyList<DeviceModel> devices, List<string> provenance)
+    {
+        var cfg = new IommuConfig();
+        if (!devices.Any(d => d.IommuDomain is IommuDomainType.Dma or IommuDomainType.DmaFq)) return cfg;
+        var windows = new List<IommuRegion>();
+        foreach (var line in (iomem ?? "").Split('\n'))
+        {
+            if (line.StartsWith(' ')) continue;
+            var m = IomemLine().Match(line);
+            if (m.Success && m.Groups[3].Value.Trim().StartsWith("PCI Bus ", StringComparison.Ordinal))
+                windows.Add(new IommuRegion(Hex(m.Groups[1].Value), Hex(m.Groups[2].Value), "host-bridge-window"));
+        }
+        var haw = HostAddressWidth().Match(dmesg);
+        ulong apertureEnd = haw.Success && int.Parse(haw.Groups[1].Value, CultureInfo.InvariantCulture) is var bits and > 0 and < 64
+            ? (1UL << bits) - 1 : cfg.ApertureEnd;
+        bool forceDac = cmdline.Split(' ', StringSplitOptions.RemoveEmptyEntries)
+            .LastOrDefault(t => t.StartsWith("iommu.forcedac=", StringComparison.Ordinal)) is { } fd && fd[^1] is '1' or 'y' or 'Y';
+        provenance.Add($"iommu: {windows.Count} host bridge windows from iomem.txt, aperture end 0x{apertureEnd:x}" +
+            (haw.Success ? " from dmesg 'DMAR: Host address width'" : " (default)") + (forceDac ? ", iommu.forcedac from cmdline.txt" : ""));
+        return cfg with { HostBridgeWindows = windows, ApertureEnd = apertureEnd, ForceDac = forceDac };
     }
 
     private static SwiotlbConfig Swiotlb(JsonDocument? meta, string cmdline, string dmesg, int cpus,
@@ -210,6 +252,8 @@ public sealed partial record CaptureBundle(string Directory, string TracePath, P
     [GeneratedRegex(@"#P:(\d+)")] private static partial Regex HeaderCpus();
     [GeneratedRegex(@"^([0-9a-f]+)-([0-9a-f]+) : (.*)$")] private static partial Regex IomemLine();
     [GeneratedRegex(@"^group (\d+) type=(\S+) devices=(.*)$")] private static partial Regex GroupLine();
+    [GeneratedRegex(@"^\s+reserved (0x[0-9a-fA-F]+) (0x[0-9a-fA-F]+) (\S+)")] private static partial Regex ReservedLine();
+    [GeneratedRegex(@"DMAR: Host address width (\d+)")] private static partial Regex HostAddressWidth();
     [GeneratedRegex(@"software IO TLB: area num (\d+)\.")] private static partial Regex AreaNum();
     [GeneratedRegex(@"software IO TLB: mapped \[mem 0x([0-9a-f]+)-0x([0-9a-f]+)\]")] private static partial Regex MappedLine();
 }

@@ -11,10 +11,10 @@ public sealed partial class ReplayEngine
         }
         _pending.Clear();
         var agreement = new AgreementReport(
-            new Tally(_directCompared, _directExact), new Tally(_swiotlbCompared, _swiotlbExact),
+            new Tally(_directCompared, _directExact), new Tally(_swiotlbCompared, _swiotlbExact), new Tally(_iommuCompared, _iommuExact),
             new FailureTally(_failRecorded, _failPredicted, _failMatched), _mismatchCount, _mismatches.ToList());
         var platform = new PlatformReport(_platform.Name, IsCaptureOwn, _platform.Cpus, _platform.Provenance);
-        return new ReplayReport(platform, agreement, SwiotlbSummary());
+        return new ReplayReport(platform, agreement, SwiotlbSummary()) { Iommu = IommuSummary() };
     }
 
     private SwiotlbReport? SwiotlbSummary()
