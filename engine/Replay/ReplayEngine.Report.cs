@@ -5,6 +5,7 @@ public sealed partial class ReplayEngine
     /// <summary>End of the input: bounces no map claimed are failed sg maps; then the report.</summary>
     public ReplayReport Finish()
     {
+        _order.Flush();
         foreach (var list in _pending.Values.ToList())
         {
             if (list.Count > 0) FailOrphans(_out, list.ToList());

@@ -73,7 +73,10 @@ public sealed partial class ReplayEngine : ITraceEventHandler
             _areaSeries = new DownsampledSeries[platform.Swiotlb.Nareas];
         }
         _iommu = new DmaIommu(platform, _swiotlb);
+        _order = new IommuEventOrder(Process);
     }
+
+    private readonly IommuEventOrder _order;
 
     public bool IsCaptureOwn { get; }
 
@@ -143,7 +146,9 @@ public sealed partial class ReplayEngine : ITraceEventHandler
         public long Bounces, Failures, BytesTo, BytesFrom, Slots, PeakSlots;
     }
 
-    public void OnEvent(DmaEvent e)
+    public void OnEvent(DmaEvent e) => _order.OnEvent(e);
+
+    private void Process(DmaEvent e)
     {
         if (!_started)
         {
