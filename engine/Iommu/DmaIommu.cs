@@ -15,7 +15,9 @@ public readonly record struct IommuMapping(ulong Dma, bool Bounced, ulong Bounce
 /// dma-iommu (drivers/iommu/dma-iommu.c, Linux 6.12) for the translated devices of a platform:
 /// one DMA domain per IOMMU group, set up on first use (iommu_dma_init_domain), and the DMA API
 /// entry points on top of it. Calls carry the CPU they ran on and their time on the trace clock:
-/// the range caches are per CPU and the flush queue's timer runs on trace time.
+/// the range caches are per CPU and the flush queue's timer runs on trace time. A map may carry
+/// the address the kernel returned (the witness; <see cref="DmaAddress.MappingError"/> or 0 for
+/// none): it only ever decides when a flush-queue timer ran, never an address.
 /// </summary>
 public sealed class DmaIommu(PlatformModel platform, SwiotlbMem? swiotlb)
 {
@@ -39,6 +41,9 @@ public sealed class DmaIommu(PlatformModel platform, SwiotlbMem? swiotlb)
         return _devices[m.Name] = (dev, domain);
     }
 
+    private static ulong Witness(IommuDmaDomain d, ulong recorded) =>
+        recorded == DmaAddress.MappingError ? 0 : recorded & ~d.GranuleMask;
+
     private IommuDmaDomain At(DeviceModel m, long ns, out IommuDevice dev)
     {
         var (d, domain) = Attach(m);
@@ -61,7 +66,7 @@ public sealed class DmaIommu(PlatformModel platform, SwiotlbMem? swiotlb)
     /// bounces through SWIOTLB first (granule-aligned slots), then the (bounce) buffer is mapped
     /// with the device's DMA mask.
     /// </summary>
-    public IommuMapping MapPage(DeviceModel m, ulong phys, ulong size, int cpu, long ns)
+    public IommuMapping MapPage(DeviceModel m, ulong phys, ulong size, int cpu, long ns, ulong witness = 0)
     {
         var domain = At(m, ns, out var dev);
         bool bounce = m.Untrusted && ((phys | size) & domain.GranuleMask) != 0;
@@ -75,7 +80,7 @@ public sealed class DmaIommu(PlatformModel platform, SwiotlbMem? swiotlb)
             Bounces++;
             mapped = r.TlbAddr;
         }
-        ulong dma = domain.Map(mapped, size, m.DmaMask, dev, cpu);
+        ulong dma = domain.Map(mapped, size, m.DmaMask, dev, cpu, Witness(domain, witness));
         if (dma == DmaAddress.MappingError)
         {
             if (bounce) swiotlb!.Unmap(new BounceDevice(m.MinAlignMask, m.SegmentBoundaryMask), mapped, size, DmaDirection.ToDevice, DmaAttrs.SkipCpuSync);
@@ -99,7 +104,7 @@ public sealed class DmaIommu(PlatformModel platform, SwiotlbMem? swiotlb)
     /// (and per-entry mappings for the bounce path) and returns their count, or −1 on failure.
     /// </summary>
     public int MapSg(DeviceModel m, ReadOnlySpan<ulong> phys, ReadOnlySpan<ulong> lengths, Span<IommuMapping> output,
-        Span<ulong> outLengths, int cpu, long ns)
+        Span<ulong> outLengths, int cpu, long ns, ulong witness = 0)
     {
         var domain = At(m, ns, out var dev);
         int n = Math.Min(phys.Length, lengths.Length);
@@ -107,7 +112,7 @@ public sealed class DmaIommu(PlatformModel platform, SwiotlbMem? swiotlb)
         {
             for (int i = 0; i < n; i++)
             {
-                output[i] = MapPage(m, phys[i], lengths[i], cpu, ns);
+                output[i] = MapPage(m, phys[i], lengths[i], cpu, ns, i == 0 ? witness : 0);
                 outLengths[i] = lengths[i];
                 if (!output[i].Failed) continue;
                 for (int j = 0; j < i; j++) UnmapPage(m, output[j], lengths[j], DmaDirection.ToDevice, DmaAttrs.SkipCpuSync, cpu, ns);
@@ -134,7 +139,7 @@ public sealed class DmaIommu(PlatformModel platform, SwiotlbMem? swiotlb)
         ulong iova = 0;
         if (iovaLen != 0)
         {
-            iova = domain.AllocIova(iovaLen, m.DmaMask, dev, cpu);
+            iova = domain.AllocIova(iovaLen, m.DmaMask, dev, cpu, Witness(domain, witness));
             if (iova == 0) return -1;
         }
         return FinaliseSg(m, phys[..n], lengths[..n], padded, iova, g, output, outLengths);
@@ -187,11 +192,11 @@ public sealed class DmaIommu(PlatformModel platform, SwiotlbMem? swiotlb)
     }
 
     /// <summary>iommu_dma_alloc: pages, then one IOVA range of the page-aligned size within the coherent mask.</summary>
-    public ulong Alloc(DeviceModel m, ulong size, int cpu, long ns)
+    public ulong Alloc(DeviceModel m, ulong size, int cpu, long ns, ulong witness = 0)
     {
         var domain = At(m, ns, out var dev);
         ulong page = platform.Kernel.PageSize - 1;
-        ulong iova = domain.AllocIova(domain.IovaAlign((size + page) & ~page), m.CoherentMask, dev, cpu);
+        ulong iova = domain.AllocIova(domain.IovaAlign((size + page) & ~page), m.CoherentMask, dev, cpu, Witness(domain, witness));
         return iova == 0 ? DmaAddress.MappingError : iova;
     }
 

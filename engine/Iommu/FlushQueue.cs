@@ -7,12 +7,19 @@ namespace DmaReplay.Engine.Iommu;
 /// CPU is full, and from the timer the first queued entry arms (fq_flush_timeout), which frees the
 /// eligible entries of every CPU's queue into the range cache of the CPU running the timer.
 /// </summary>
+/// <remarks>
+/// The timer is armed for jiffies + msecs_to_jiffies(timeout) and fires on a tick; under
+/// emulation (QEMU TCG) ticks come late by several milliseconds, so when the trace is at hand it
+/// is the witness of when the flush ran: the kernel handing out an IOVA that is still queued here
+/// proves the timer ran between that IOVA's unmap and the next one (<see cref="FireWitnessed"/>).
+/// </remarks>
 public sealed class FlushQueue
 {
     private struct Entry
     {
         public ulong Pfn, Pages;
-        public long Counter;
+        public long Counter, QueuedNs;
+        public int Cpu;
     }
 
     private sealed class Ring(int size)
@@ -45,6 +52,10 @@ public sealed class FlushQueue
     /// <summary>When the flush timer fires; long.MaxValue when it is not armed.</summary>
     public long TimerDue { get; private set; } = long.MaxValue;
     public long TimerFlushes { get; private set; }
+    /// <summary>Timer runs placed by the trace's witness rather than by the modelled expiry.</summary>
+    public long WitnessedFlushes { get; private set; }
+    /// <summary>How long after its expiry tick the timer runs when nothing witnessed it earlier (late ticks).</summary>
+    public long LateNs { get; init; }
     public long FullFlushes { get; private set; }
     public int Queued => _rings.Sum(r => r.Count);
 
@@ -83,13 +94,15 @@ public sealed class FlushQueue
         }
         int idx = fq.Tail;
         fq.Tail = (idx + 1) & fq.Mask;
-        fq.Entries[idx] = new Entry { Pfn = pfn, Pages = pages, Counter = _startCnt };
-        if (!_timerOn)
-        {
-            _timerOn = true;
-            _timerCpu = cpu;
-            TimerDue = _clock.Expiry(nowNs, _timeoutJiffies);
-        }
+        fq.Entries[idx] = new Entry { Pfn = pfn, Pages = pages, Counter = _startCnt, QueuedNs = nowNs, Cpu = cpu };
+        if (!_timerOn) Arm(cpu, nowNs);
+    }
+
+    private void Arm(int cpu, long nowNs)
+    {
+        _timerOn = true;
+        _timerCpu = cpu;
+        TimerDue = _clock.Expiry(nowNs, _timeoutJiffies) + LateNs;
     }
 
     /// <summary>fq_flush_timeout, on the CPU that armed the timer.</summary>
@@ -100,6 +113,50 @@ public sealed class FlushQueue
         TimerFlushes++;
         FlushIotlb();
         foreach (var ring in _rings) RingFree(ring, _timerCpu);
+    }
+
+    /// <summary>The queued entry starting at <paramref name="pfn"/>, if any: (CPU, time it was queued).</summary>
+    public bool TryFindQueued(ulong pfn, out long queuedNs)
+    {
+        foreach (var r in _rings)
+        {
+            for (int idx = r.Head; idx != r.Tail; idx = (idx + 1) & r.Mask)
+            {
+                if (r.Entries[idx].Pfn != pfn) continue;
+                queuedNs = r.Entries[idx].QueuedNs;
+                return true;
+            }
+        }
+        queuedNs = 0;
+        return false;
+    }
+
+    /// <summary>
+    /// The timer ran on <paramref name="cpu"/> right after the entry queued at
+    /// <paramref name="cutoffNs"/>: what was queued until then is flushed and freed into that
+    /// CPU's range cache; later entries were queued after the flush started and stay, the first
+    /// of them having armed the timer again.
+    /// </summary>
+    public void FireWitnessed(int cpu, long cutoffNs)
+    {
+        FlushIotlb();
+        TimerFlushes++;
+        WitnessedFlushes++;
+        _timerOn = false;
+        TimerDue = long.MaxValue;
+        (int Cpu, long Ns)? rearm = null;
+        foreach (var r in _rings)
+        {
+            for (int idx = r.Head; idx != r.Tail; idx = (idx + 1) & r.Mask)
+            {
+                ref var e = ref r.Entries[idx];
+                if (e.QueuedNs <= cutoffNs) continue;
+                e.Counter = _startCnt; // queued after fq_flush_iotlb started: not covered by it
+                if (rearm is null || e.QueuedNs < rearm.Value.Ns) rearm = (e.Cpu, e.QueuedNs);
+            }
+        }
+        foreach (var ring in _rings) RingFree(ring, cpu);
+        if (rearm is { } a) Arm(a.Cpu, a.Ns);
     }
 
     /// <summary>The IOVAs waiting for a flush, as (pfn, granules).</summary>

@@ -29,7 +29,7 @@ public sealed class IommuDmaDomain
         Clock = new JiffyClock(k.Hz, cfg.TickPhaseNs);
         int shift = System.Numerics.BitOperations.TrailingZeroCount(cfg.Granule);
         Iovad = new IovaDomain(cfg.Granule, Math.Max(1, cfg.ApertureStart >> shift), cpus, k, Clock);
-        if (flushQueue) Fq = new FlushQueue(Iovad, cpus, cfg.SingleFlushQueue, k, Clock);
+        if (flushQueue) Fq = new FlushQueue(Iovad, cpus, cfg.SingleFlushQueue, k, Clock) { LateNs = cfg.FlushTimerLateNs };
     }
 
     public string Name { get; }
@@ -67,11 +67,13 @@ public sealed class IommuDmaDomain
     /// <summary>
     /// iommu_dma_alloc_iova: the limit is the mask capped by bus_dma_limit and the aperture; a PCI
     /// device tries the 32-bit space first (without flushing the caches) until that fails once.
-    /// Returns the IOVA or 0.
+    /// Returns the IOVA or 0. <paramref name="witness"/> is the IOVA the kernel returned, when
+    /// known: in a DMA-FQ domain, one still queued here shows the flush timer ran before.
     /// </summary>
-    public ulong AllocIova(ulong size, ulong dmaLimit, IommuDevice dev, int cpu)
+    public ulong AllocIova(ulong size, ulong dmaLimit, IommuDevice dev, int cpu, ulong witness = 0)
     {
         int shift = Iovad.Shift;
+        if (Fq is not null && witness != 0 && Fq.TryFindQueued(witness >> shift, out long queuedNs)) Fq.FireWitnessed(cpu, queuedNs);
         ulong len = size >> shift;
         if (dev.Model.BusDmaLimit != 0 && (dmaLimit == 0 || dev.Model.BusDmaLimit < dmaLimit)) dmaLimit = dev.Model.BusDmaLimit;
         dmaLimit = Math.Min(dmaLimit, _cfg.ApertureEnd); // geometry.force_aperture
@@ -113,11 +115,11 @@ public sealed class IommuDmaDomain
     }
 
     /// <summary>__iommu_dma_map: the granule offset of <paramref name="phys"/> is kept in the returned address.</summary>
-    public ulong Map(ulong phys, ulong size, ulong dmaMask, IommuDevice dev, int cpu)
+    public ulong Map(ulong phys, ulong size, ulong dmaMask, IommuDevice dev, int cpu, ulong witness = 0)
     {
         ulong off = phys & GranuleMask;
         if (dev.Model.MinAlignMask > GranuleMask) return DmaAddress.MappingError; // "Unsupported alignment constraint"
-        ulong iova = AllocIova(IovaAlign(size + off), dmaMask, dev, cpu);
+        ulong iova = AllocIova(IovaAlign(size + off), dmaMask, dev, cpu, witness);
         return iova == 0 ? DmaAddress.MappingError : iova + off;
     }
 

@@ -111,6 +111,12 @@ public sealed record IommuConfig
     public IReadOnlyList<IommuRegion> HostBridgeWindows { get; init; } = [];
     /// <summary>Where a jiffy tick falls on the trace clock (ns modulo the tick): the flush-queue timer fires on ticks.</summary>
     public long TickPhaseNs { get; init; }
+    /// <summary>
+    /// How late the flush-queue timer runs after its expiry tick (0 on hardware). Under QEMU TCG
+    /// the guest's ticks arrive late by milliseconds; replays of such captures also let the
+    /// kernel's IOVAs witness an earlier run.
+    /// </summary>
+    public long FlushTimerLateNs { get; init; }
 }
 
 /// <summary>The SWIOTLB configuration (kernel/dma/swiotlb.c io_tlb_mem / io_tlb_pool).</summary>

@@ -17,6 +17,9 @@ public sealed partial class ReplayEngine
     /// <summary>Devices behind a translating IOMMU take the dma-iommu path.</summary>
     private static bool Translated(DeviceModel m) => m.IommuDomain is IommuDomainType.Dma or IommuDomainType.DmaFq;
 
+    /// <summary>The kernel's address witnesses flush-queue timing only on the capture's own platform.</summary>
+    private ulong Witness(ulong recorded) => IsCaptureOwn ? recorded : 0;
+
     private void CompareIova(DmaEvent e, ulong recorded, ulong emulated, ulong phys, ulong size)
     {
         if (recorded == DmaAddress.MappingError || emulated == DmaAddress.MappingError)
@@ -32,7 +35,7 @@ public sealed partial class ReplayEngine
     // iommu_dma_map_page
     private void MapSingleIommu(DmaEvent e, DeviceModel m)
     {
-        var r = _iommu.MapPage(m, e.PhysAddr, e.Size, e.Cpu, e.TimestampNs);
+        var r = _iommu.MapPage(m, e.PhysAddr, e.Size, e.Cpu, e.TimestampNs, Witness(e.DmaAddr));
         CompareIova(e, e.DmaAddr, r.Dma, e.PhysAddr, e.Size);
         if (e.IsMappingError)
         {
@@ -71,7 +74,7 @@ public sealed partial class ReplayEngine
         ulong g = _iommu.DomainOf(m).GranuleMask;
         for (int i = 0; i < n; i++) input[i] = unmerged ? phys[i] : recorded[i] & g; // a merged segment: its offset is all that counts
         Span<IommuMapping> maps = n <= 128 ? stackalloc IommuMapping[n] : new IommuMapping[n];
-        int count = _iommu.MapSg(m, input, lens[..n], maps, sg.Lengths, e.Cpu, e.TimestampNs);
+        int count = _iommu.MapSg(m, input, lens[..n], maps, sg.Lengths, e.Cpu, e.TimestampNs, recorded.IsEmpty ? 0 : Witness(recorded[0]));
         if (count < 0)
         {
             _failPredicted++;
@@ -109,7 +112,7 @@ public sealed partial class ReplayEngine
     {
         var m = Model(e.Device);
         if (!Translated(m)) return;
-        ulong emulated = _iommu.Alloc(m, e.Size, e.Cpu, e.TimestampNs);
+        ulong emulated = _iommu.Alloc(m, e.Size, e.Cpu, e.TimestampNs, Witness(e.DmaAddr));
         CompareIova(e, e.DmaAddr, emulated, 0, e.Size);
         if (e.DmaAddr != DmaAddress.MappingError && emulated != DmaAddress.MappingError)
             AddLive(_coherent, e.Device, e.DmaAddr, emulated, e.Size, bounced: false);
