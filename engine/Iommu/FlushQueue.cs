@@ -12,6 +12,9 @@ namespace DmaReplay.Engine.Iommu;
 /// emulation (QEMU TCG) ticks come late by several milliseconds, so when the trace is at hand it
 /// is the witness of when the flush ran: the kernel handing out an IOVA that is still queued here
 /// proves the timer ran between that IOVA's unmap and the next one (<see cref="FireWitnessed"/>).
+/// Which CPU runs it is not fixed either: with timer migration (v6.9+) the timer of a CPU that
+/// went idle is run by another one, into whose range cache the IOVAs go; the witness decides that
+/// too (<see cref="Reassign"/>).
 /// </remarks>
 public sealed class FlushQueue
 {
@@ -32,6 +35,14 @@ public sealed class FlushQueue
     }
 
     private readonly IovaDomain _iovad;
+    /// <summary>The timer run that freed each range still in a range cache (released by fq_flush_timeout).</summary>
+    private readonly Dictionary<ulong, TimerRun> _released = new();
+
+    private sealed class TimerRun(int cpu)
+    {
+        public int Cpu = cpu;
+        public readonly List<(ulong Pfn, ulong Pages)> Freed = [];
+    }
     private readonly Ring[] _rings;
     private readonly JiffyClock _clock;
     private readonly long _timeoutJiffies;
@@ -54,6 +65,8 @@ public sealed class FlushQueue
     public long TimerFlushes { get; private set; }
     /// <summary>Timer runs placed by the trace's witness rather than by the modelled expiry.</summary>
     public long WitnessedFlushes { get; private set; }
+    /// <summary>Timer runs the witness moved to another CPU than the one that armed the timer.</summary>
+    public long MigratedFlushes { get; private set; }
     /// <summary>How long after its expiry tick the timer runs when nothing witnessed it earlier (late ticks).</summary>
     public long LateNs { get; init; }
     public long FullFlushes { get; private set; }
@@ -62,7 +75,7 @@ public sealed class FlushQueue
     private Ring RingOf(int cpu) => _rings[(uint)cpu % (uint)_rings.Length];
 
     /// <summary>fq_ring_free_locked: frees from the head every entry a finished flush covers.</summary>
-    private void RingFree(Ring fq, int cpu)
+    private void RingFree(Ring fq, int cpu, TimerRun? run = null)
     {
         long counter = _finishCnt;
         for (int idx = fq.Head; idx != fq.Tail; idx = (idx + 1) & fq.Mask)
@@ -70,8 +83,51 @@ public sealed class FlushQueue
             ref var e = ref fq.Entries[idx];
             if (e.Counter >= counter) break;
             _iovad.FreeIovaFast(e.Pfn, e.Pages, cpu);
+            if (run is null)
+            {
+                _released.Remove(e.Pfn);
+            }
+            else
+            {
+                run.Freed.Add((e.Pfn, e.Pages));
+                _released[e.Pfn] = run;
+            }
             fq.Head = (fq.Head + 1) & fq.Mask;
         }
+    }
+
+    /// <summary>
+    /// Before an allocation on <paramref name="cpu"/> that the kernel answered with
+    /// <paramref name="witnessPfn"/>: if the range cache would answer otherwise because a timer
+    /// run's IOVAs are in another CPU's cache than the kernel's, that run happened on the other
+    /// CPU: its ranges still cached move there, in the order it freed them.
+    /// </summary>
+    public void Reassign(ulong witnessPfn, int cpu, ulong size, ulong limitPfn)
+    {
+        if (_rings.Length < 2) return;
+        var rc = _iovad.Rcaches;
+        ulong peek = rc.Peek(size, limitPfn + 1, cpu);
+        if (peek == witnessPfn) return;
+        TimerRun? run = null;
+        int target = -1;
+        if (peek != 0 && _released.TryGetValue(peek, out var mine) && mine.Cpu == cpu)
+        {
+            run = mine; // the kernel did not find it here
+            int holder = rc.Holder(witnessPfn, size);
+            target = holder >= 0 && holder != cpu ? holder : (cpu + 1) % _rings.Length;
+        }
+        else if (_released.TryGetValue(witnessPfn, out var theirs) && theirs.Cpu != cpu && rc.Holder(witnessPfn, size) == theirs.Cpu)
+        {
+            run = theirs; // the kernel found it here
+            target = cpu;
+        }
+        if (run is null) return;
+        foreach (var (pfn, pages) in run.Freed)
+        {
+            if (_released.TryGetValue(pfn, out var r) && ReferenceEquals(r, run) && rc.Remove(pfn, pages, run.Cpu)) rc.Insert(pfn, pages, target);
+        }
+        run.Cpu = target;
+        MigratedFlushes++;
     }
 
     /// <summary>fq_flush_iotlb: start and finish one flush-all.</summary>
@@ -112,7 +168,8 @@ public sealed class FlushQueue
         TimerDue = long.MaxValue;
         TimerFlushes++;
         FlushIotlb();
-        foreach (var ring in _rings) RingFree(ring, _timerCpu);
+        var run = new TimerRun(_timerCpu);
+        foreach (var ring in _rings) RingFree(ring, _timerCpu, run);
     }
 
     /// <summary>The queued entry starting at <paramref name="pfn"/>, if any: (CPU, time it was queued).</summary>
@@ -155,7 +212,8 @@ public sealed class FlushQueue
                 if (rearm is null || e.QueuedNs < rearm.Value.Ns) rearm = (e.Cpu, e.QueuedNs);
             }
         }
-        foreach (var ring in _rings) RingFree(ring, cpu);
+        var run = new TimerRun(cpu);
+        foreach (var ring in _rings) RingFree(ring, cpu, run);
         if (rearm is { } a) Arm(a.Cpu, a.Ns);
     }
 

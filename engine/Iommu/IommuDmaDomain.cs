@@ -73,10 +73,16 @@ public sealed class IommuDmaDomain
     public ulong AllocIova(ulong size, ulong dmaLimit, IommuDevice dev, int cpu, ulong witness = 0)
     {
         int shift = Iovad.Shift;
-        if (Fq is not null && witness != 0 && Fq.TryFindQueued(witness >> shift, out long queuedNs)) Fq.FireWitnessed(cpu, queuedNs);
         ulong len = size >> shift;
         if (dev.Model.BusDmaLimit != 0 && (dmaLimit == 0 || dev.Model.BusDmaLimit < dmaLimit)) dmaLimit = dev.Model.BusDmaLimit;
         dmaLimit = Math.Min(dmaLimit, _cfg.ApertureEnd); // geometry.force_aperture
+        if (Fq is not null && witness != 0)
+        {
+            ulong w = witness >> shift;
+            if (Fq.TryFindQueued(w, out long queuedNs)) Fq.FireWitnessed(cpu, queuedNs);
+            ulong rounded = len < 1UL << (Iovad.Rcaches.MaxOrder - 1) ? System.Numerics.BitOperations.RoundUpToPowerOf2(len) : len;
+            Fq.Reassign(w, cpu, rounded, (dmaLimit > uint.MaxValue && dev.Pci32BitWorkaround ? uint.MaxValue : dmaLimit) >> shift);
+        }
         ulong pfn;
         if (dmaLimit > uint.MaxValue && dev.Pci32BitWorkaround)
         {

@@ -17,15 +17,31 @@ internal sealed class IovaRcaches
         /// <summary>iova_magazine_pop: the topmost pfn ≤ limit, replaced by the last one; 0 when none fits.</summary>
         public ulong Pop(ulong limitPfn)
         {
-            int i = Size - 1;
-            while (Pfns[i] > limitPfn)
-            {
-                if (i == 0) return 0;
-                i--;
-            }
+            int i = Find(limitPfn);
+            if (i < 0) return 0;
             ulong pfn = Pfns[i];
             Pfns[i] = Pfns[--Size];
             return pfn;
+        }
+
+        /// <summary>Where Pop looks: the topmost pfn ≤ limit, or -1.</summary>
+        public int Find(ulong limitPfn)
+        {
+            for (int i = Size - 1; i >= 0; i--)
+            {
+                if (Pfns[i] <= limitPfn) return i;
+            }
+            return -1;
+        }
+
+        /// <summary>Takes <paramref name="pfn"/> out, the others keeping their order.</summary>
+        public bool Remove(ulong pfn)
+        {
+            int i = Array.IndexOf(Pfns, pfn, 0, Size);
+            if (i < 0) return false;
+            Array.Copy(Pfns, i + 1, Pfns, i, Size - i - 1);
+            Size--;
+            return true;
         }
     }
 
@@ -114,6 +130,40 @@ internal sealed class IovaRcaches
             else return 0;
         }
         return c.Loaded.Pop(unchecked(limitPfn - size));
+    }
+
+    /// <summary>What <see cref="Get"/> would return, without taking it.</summary>
+    public ulong Peek(ulong size, ulong limitPfn, int cpu)
+    {
+        int order = IovaDomain.OrderBase2(size);
+        if (order >= _orders.Length) return 0;
+        var c = Cpu(order, cpu);
+        var m = !c.Loaded.Empty ? c.Loaded : !c.Prev.Empty ? c.Prev : _orders[order].Depot.Count > 0 ? _orders[order].Depot.Peek() : null;
+        if (m is null) return 0;
+        int i = m.Find(unchecked(limitPfn - size));
+        return i < 0 ? 0 : m.Pfns[i];
+    }
+
+    /// <summary>The CPU whose loaded or prev magazine holds <paramref name="pfn"/> (of a range of <paramref name="size"/>), or -1.</summary>
+    public int Holder(ulong pfn, ulong size)
+    {
+        int order = IovaDomain.OrderBase2(size);
+        if (order >= _orders.Length) return -1;
+        var per = _orders[order].Cpus;
+        for (int c = 0; c < per.Length; c++)
+        {
+            if (Array.IndexOf(per[c].Loaded.Pfns, pfn, 0, per[c].Loaded.Size) >= 0 || Array.IndexOf(per[c].Prev.Pfns, pfn, 0, per[c].Prev.Size) >= 0) return c;
+        }
+        return -1;
+    }
+
+    /// <summary>Takes a cached range out of a CPU's loaded or prev magazine; false when it is not there.</summary>
+    public bool Remove(ulong pfn, ulong size, int cpu)
+    {
+        int order = IovaDomain.OrderBase2(size);
+        if (order >= _orders.Length) return false;
+        var c = Cpu(order, cpu);
+        return c.Loaded.Remove(pfn) || c.Prev.Remove(pfn);
     }
 
     /// <summary>free_cpu_cached_iovas for every online CPU, then free_global_cached_iovas.</summary>
