@@ -110,16 +110,16 @@ public sealed class FlushQueue
         if (peek == witnessPfn) return;
         TimerRun? run = null;
         int target = -1;
-        if (peek != 0 && _released.TryGetValue(peek, out var mine) && mine.Cpu == cpu)
+        if (_released.TryGetValue(witnessPfn, out var theirs) && theirs.Cpu != cpu && rc.Holder(witnessPfn, size) == theirs.Cpu)
+        {
+            run = theirs; // the kernel found it here
+            target = cpu;
+        }
+        else if (peek != 0 && _released.TryGetValue(peek, out var mine) && mine.Cpu == cpu)
         {
             run = mine; // the kernel did not find it here
             int holder = rc.Holder(witnessPfn, size);
             target = holder >= 0 && holder != cpu ? holder : (cpu + 1) % _rings.Length;
-        }
-        else if (_released.TryGetValue(witnessPfn, out var theirs) && theirs.Cpu != cpu && rc.Holder(witnessPfn, size) == theirs.Cpu)
-        {
-            run = theirs; // the kernel found it here
-            target = cpu;
         }
         if (run is null) return;
         foreach (var (pfn, pages) in run.Freed)
