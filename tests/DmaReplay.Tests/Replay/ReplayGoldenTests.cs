@@ -133,10 +133,13 @@ public sealed class ReplayGoldenTests
         // kernel's own IOVAs witness both (FlushQueue.FireWitnessed, FlushQueue.Reassign).
         // 2332 dma_map_page + 386 dma_map_sg + 13 dma_alloc compared; the NVMe and virtio-net
         // domains are exact. The 6 mismatches are one run in the e1000e domain at 22.536 s
-        // (trace lines 17579–17608): the kernel's CPU 1 pops 0xffe91, 0xffe92, 0xffe8d, 0xffe88,
-        // 0xffe7a, 0xffe6e, ranges freed by a timer run that also released other ranges on top in
-        // the emulation, so CPU 1's magazine order differs for six allocations; it converges
-        // again at the next timer run.
+        // (trace lines 17579–17608), on CPU 1: the kernel pops 0xffe91, 0xffe92, 0xffe8d, 0xffe88,
+        // 0xffe7a, 0xffe6e. 0xffe92/0xffe91 were unmapped on CPU 0 at 22.4924/22.4934 s and freed
+        // by the timer run the emulation places at 22.494 s, which also frees CPU 1's own queued
+        // ranges (unmapped 22.480–22.493 s) and pushes them after them, on top of CPU 1's
+        // magazine. In the kernel 0xffe91 was on top, so those CPU 1 ranges had left its queue
+        // earlier, by a flush the trace does not show (no flush is traced). The emulation
+        // realigns at the next witnessed timer run (22.5374 s): every later IOVA is exact.
         var r = Replay(TestPaths.RealBundle("dev-iommu-lazy")).Replay!;
         var a = r.Agreement;
         Assert.AreEqual(new Tally(2332 + 386 + 13, 2725), a.Iommu);
