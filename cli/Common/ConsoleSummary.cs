@@ -54,9 +54,14 @@ internal static class ConsoleSummary
         if (r.Iommu is { } io)
         {
             foreach (var d in io.Domains)
+            {
+                string flushes = d.Mode == "lazy"
+                    ? string.Create(ci, $", flushes {d.TimerFlushes:N0} timer ({d.WitnessedFlushes:N0} witnessed earlier, {d.MigratedFlushes:N0} on another CPU) / {d.FullQueueFlushes:N0} full queue")
+                    : "";
                 stdout.WriteLine(string.Create(ci,
                     $"iommu {d.Domain} ({d.Mode}): {d.Allocations:N0} IOVA allocations ({d.RcacheHits:N0} from the range cache, {d.TreeAllocations:N0} from the tree), " +
-                    $"peak {d.PeakMappedBytes:N0} bytes mapped, {d.PeakTreeBytes:N0} held, lowest 0x{d.LowestIova ?? 0:x}, flushes {d.TimerFlushes:N0} timer / {d.FullQueueFlushes:N0} full queue"));
+                    $"peak {d.PeakMappedBytes:N0} bytes mapped, {d.PeakTreeBytes:N0} held, lowest 0x{d.LowestIova ?? 0:x}") + flushes);
+            }
         }
     }
 

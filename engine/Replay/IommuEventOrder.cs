@@ -20,6 +20,9 @@ internal sealed class IommuEventOrder(Action<DmaEvent> process)
 
     public long Moved { get; private set; }
 
+    /// <summary>A hold no map closes within this long (an iommu_map of no DMA API call, e.g. the ISA bridge's identity map) is let go.</summary>
+    private const long StaleNs = 50_000_000;
+
     private static (int, int, int) Context(DmaEvent e)
     {
         var f = e.Flags;
@@ -32,6 +35,7 @@ internal sealed class IommuEventOrder(Action<DmaEvent> process)
 
     public void OnEvent(DmaEvent e)
     {
+        if (_open.Count > 0) DropStale(e.TimestampNs);
         var key = Context(e);
         if (e.Kind == DmaEventKind.IommuMap)
         {
@@ -82,6 +86,18 @@ internal sealed class IommuEventOrder(Action<DmaEvent> process)
         }
         _held.RemoveRange(0, upTo);
         foreach (var k in _open.Keys.ToList()) _open[k] -= upTo;
+    }
+
+    private void DropStale(long nowNs)
+    {
+        bool dropped = false;
+        foreach (var (k, start) in _open.ToList())
+        {
+            if (nowNs - _held[start].TimestampNs <= StaleNs) continue;
+            _open.Remove(k);
+            dropped = true;
+        }
+        if (dropped) Release();
     }
 
     /// <summary>End of input: whatever is still held goes through in order.</summary>

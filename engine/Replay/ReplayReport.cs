@@ -35,12 +35,13 @@ public sealed record IommuReport(ulong Granule, long DacFallbacks, long Bounces,
 /// One DMA domain (an IOMMU group): IOVA allocations by where they came from (the CPU's range
 /// cache or the tree), failures and range-cache flushes, the peak IOVA space handed to mappings
 /// and held by the tree (mapped, cached or queued), the lowest IOVA used, what is still mapped
-/// at the end, and in lazy mode the flush-queue flushes (timer, full queue); depot magazine pushes and trims.
+/// at the end, and in lazy mode the flush-queue flushes (timer, full queue) with the timer runs the
+/// kernel's IOVAs placed earlier (witnessed) or on another CPU (migrated); depot magazine pushes and trims.
 /// </summary>
 public sealed record IommuDomainReport(
     string Domain, string Mode, long Allocations, long RcacheHits, long TreeAllocations, long Failures, long RcacheFlushes,
     ulong PeakMappedBytes, ulong PeakTreeBytes, ulong? LowestIova, ulong MappedAtEndBytes,
-    long TimerFlushes, long FullQueueFlushes, long DepotPushes, long DepotTrims);
+    long TimerFlushes, long FullQueueFlushes, long WitnessedFlushes, long MigratedFlushes, long DepotPushes, long DepotTrims);
 
 /// <summary>Bytes SWIOTLB copied, by the operation that copied them.</summary>
 public sealed record BounceBytes(long Map, long Unmap, long SyncForDevice, long SyncForCpu)
