@@ -59,6 +59,30 @@ public sealed record KernelDefaults
     /// <summary>dma_get_seg_boundary() of a PCI device that did not set one.</summary>
     public ulong PciSegmentBoundary { get; init; } = 0xffff_ffff;
 
+    // drivers/iommu/iova.c (v6.7+: the depot is a list trimmed by delayed work; before it was a
+    // fixed array of MAX_GLOBAL_MAGS = 32 magazines)
+    /// <summary>IOVA_RANGE_CACHE_MAX_SIZE: one rcache per order 0..5 (1..32 granules); bigger ranges always go to the tree.</summary>
+    public int IovaRangeCacheMaxSize { get; init; } = 6;
+    /// <summary>IOVA_MAG_SIZE: pfns per magazine (127 since v6.7, so a magazine is 1 KiB; 128 before).</summary>
+    public int IovaMagSize { get; init; } = 127;
+    /// <summary>IOVA_DEPOT_DELAY: the depot trimming work runs this long after a magazine is pushed, then every period while the depot holds more magazines than online CPUs.</summary>
+    public int IovaDepotDelayMs { get; init; } = 100;
+
+    // drivers/iommu/dma-iommu.c
+    /// <summary>IOVA_DEFAULT_FQ_SIZE: entries of each per-CPU flush queue ring (one is kept empty: 255 usable).</summary>
+    public int IovaDefaultFqSize { get; init; } = 256;
+    /// <summary>IOVA_DEFAULT_FQ_TIMEOUT in ms: the flush timer armed by the first queued IOVA.</summary>
+    public int IovaDefaultFqTimeoutMs { get; init; } = 10;
+    /// <summary>IOVA_SINGLE_FQ_SIZE: the one global queue of IOMMUs that set shadow_on_flush (s390, virtio-iommu; not VT-d).</summary>
+    public int IovaSingleFqSize { get; init; } = 32768;
+    /// <summary>IOVA_SINGLE_FQ_TIMEOUT in ms.</summary>
+    public int IovaSingleFqTimeoutMs { get; init; } = 1000;
+
+    // Debian 6.12 config (CONFIG_HZ_250): the timers above are rounded up to jiffies of 4 ms.
+    public int Hz { get; init; } = 250;
+
     public int IoTlbSize => 1 << IoTlbShift;
+    /// <summary>msecs_to_jiffies: rounded up.</summary>
+    public long MsecsToJiffies(int ms) => ((long)ms * Hz + 999) / 1000;
     public ulong PageSize => 1UL << PageShift;
 }

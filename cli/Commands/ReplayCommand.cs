@@ -19,7 +19,7 @@ internal static class ReplayCommand
             Description = "A capture bundle folder (its platform is read from it) or a trace file (with --platform).",
         };
         var options = new RunSettings.Options();
-        var command = new Command("replay", "Replay a trace on an emulated DMA stack (dma-direct, SWIOTLB) and compare every address with the kernel's.")
+        var command = new Command("replay", "Replay a trace on an emulated DMA stack (dma-direct, SWIOTLB, dma-iommu) and compare every address with the kernel's.")
         {
             input,
         };

@@ -40,6 +40,7 @@ internal static class ConsoleSummary
         var a = r.Agreement;
         stdout.WriteLine(string.Create(ci,
             $"agreement: direct {a.Direct.Exact:N0}/{a.Direct.Compared:N0} exact, swiotlb {a.Swiotlb.Exact:N0}/{a.Swiotlb.Compared:N0} exact, " +
+            $"iommu {a.Iommu.Exact:N0}/{a.Iommu.Compared:N0} exact, " +
             $"failures recorded {a.Failures.Recorded:N0} predicted {a.Failures.Predicted:N0} matched {a.Failures.Matched:N0}, mismatches {a.MismatchCount:N0}"));
         foreach (var m in a.Mismatches.Take(DiagnosticsShown))
             stdout.WriteLine(string.Create(ci, $"  {m.Input}:{m.Line}: {m.Kind} on {m.Device}: phys 0x{m.Phys:x} size {m.Size}, kernel 0x{m.Recorded:x}, emulated 0x{m.Predicted:x}"));
@@ -49,6 +50,18 @@ internal static class ConsoleSummary
             stdout.WriteLine(string.Create(ci,
                 $"swiotlb: {s.Nslabs:N0} slots in {s.Nareas} areas at 0x{s.PoolStart:x}{(s.Force ? ", force" : "")}; high-water {s.UsedHiwater:N0}{rec(s.RecordedHiwater)}, " +
                 $"in use at end {s.UsedAtEnd:N0}{rec(s.RecordedUsedAtEnd)}, map failures {s.MapFailures:N0}, copied {s.Bytes.ToDevice:N0} bytes to and {s.Bytes.FromDevice:N0} from the device in {s.BounceCopies:N0} copies"));
+        }
+        if (r.Iommu is { } io)
+        {
+            foreach (var d in io.Domains)
+            {
+                string flushes = d.Mode == "lazy"
+                    ? string.Create(ci, $", flushes {d.TimerFlushes:N0} timer ({d.WitnessedFlushes:N0} witnessed earlier, {d.MigratedFlushes:N0} on another CPU) / {d.FullQueueFlushes:N0} full queue")
+                    : "";
+                stdout.WriteLine(string.Create(ci,
+                    $"iommu {d.Domain} ({d.Mode}): {d.Allocations:N0} IOVA allocations ({d.RcacheHits:N0} from the range cache, {d.TreeAllocations:N0} from the tree), " +
+                    $"peak {d.PeakMappedBytes:N0} bytes mapped, {d.PeakTreeBytes:N0} held, lowest 0x{d.LowestIova ?? 0:x}") + flushes);
+            }
         }
     }
 

@@ -28,6 +28,7 @@ public sealed partial record CaptureBundle(string Directory, string TracePath, P
         var ram = Ram(ReadText(dir, "iomem.txt"), provenance);
         var devices = Devices(ReadText(dir, "devices.txt"), ReadText(dir, "iommu_groups.txt"), provenance);
         var swiotlb = Swiotlb(meta, cmdline, dmesg, cpus, ram, k, provenance);
+        var iommu = Iommu(meta, ReadText(dir, "iomem.txt"), cmdline, dmesg, devices, provenance);
 
         var platform = new PlatformModel
         {
@@ -35,6 +36,7 @@ public sealed partial record CaptureBundle(string Directory, string TracePath, P
             Cpus = cpus,
             Ram = ram,
             Swiotlb = swiotlb,
+            Iommu = iommu,
             Devices = devices,
             Provenance = provenance,
             Kernel = k,
@@ -84,6 +86,7 @@ public sealed partial record CaptureBundle(string Directory, string TracePath, P
     private static IReadOnlyList<DeviceModel> Devices(string? devicesTxt, string? groupsTxt, List<string> provenance)
     {
         var groups = KernelText.IommuGroups(groupsTxt);
+        var reserved = KernelText.IommuReserved(groupsTxt);
         var devices = new List<DeviceModel>();
         if (devicesTxt is null) return devices;
         foreach (var line in devicesTxt.Split('\n'))
@@ -91,15 +94,51 @@ public sealed partial record CaptureBundle(string Directory, string TracePath, P
             var f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
             if (f.Length < 2 || f[0] != "pci") continue;
             var kv = f.Skip(2).Select(x => x.Split('=', 2)).Where(x => x.Length == 2).ToDictionary(x => x[0], x => x[1]);
-            devices.Add(KernelText.PciDevice(f[1], kv.GetValueOrDefault("driver"), kv.GetValueOrDefault("dma_mask_bits"),
-                kv.GetValueOrDefault("consistent_dma_mask_bits"), groups.TryGetValue(f[1], out var g) ? g : null, provenance));
+            bool inGroup = groups.TryGetValue(f[1], out var g);
+            var d = KernelText.PciDevice(f[1], kv.GetValueOrDefault("driver"), kv.GetValueOrDefault("dma_mask_bits"),
+                kv.GetValueOrDefault("consistent_dma_mask_bits"), inGroup ? g : null, provenance);
+            devices.Add(inGroup && reserved.TryGetValue(g.Group, out var rr) ? d with { IommuReserved = rr } : d);
         }
         provenance.Add($"devices: {devices.Count} PCI devices with their DMA masks from devices.txt" +
-            (groups.Count > 0 ? $", IOMMU domains of {groups.Count} devices from iommu_groups.txt" : ""));
+            (groups.Count > 0 ? $", IOMMU domains and reserved regions of {groups.Count} devices from iommu_groups.txt" : ""));
         return devices;
     }
 
     private static readonly KernelText.SourceNames Sources = new("cmdline.txt", "dmesg", "debugfs");
+
+
+    /// <summary>
+    /// The IOMMU facts dma-iommu reads: the host bridge's memory windows (the top-level "PCI Bus"
+    /// lines of /proc/iomem; x86 bridges have no offset), the aperture (VT-d: 2^gaw − 1 from
+    /// dmesg "DMAR: Host address width") and iommu.forcedac.
+    /// </summary>
+    private static IommuConfig Iommu(JsonDocument? meta, string? iomem, string cmdline, string dmesg, IReadOnlyList<DeviceModel> devices, List<string> provenance)
+    {
+        var cfg = new IommuConfig();
+        if (!devices.Any(d => d.IommuDomain is IommuDomainType.Dma or IommuDomainType.DmaFq)) return cfg;
+        var windows = new List<IommuRegion>();
+        foreach (var line in (iomem ?? "").Split('\n'))
+        {
+            if (line.StartsWith(' ')) continue;
+            var m = IomemLine().Match(line);
+            if (m.Success && m.Groups[3].Value.Trim().StartsWith("PCI Bus ", StringComparison.Ordinal))
+                windows.Add(new IommuRegion(KernelText.HexNumber(m.Groups[1].Value), KernelText.HexNumber(m.Groups[2].Value), "host-bridge-window"));
+        }
+        var haw = HostAddressWidth().Match(dmesg);
+        ulong apertureEnd = haw.Success && int.Parse(haw.Groups[1].Value, CultureInfo.InvariantCulture) is var bits and > 0 and < 64
+            ? (1UL << bits) - 1 : cfg.ApertureEnd;
+        bool forceDac = cmdline.Split(' ', StringSplitOptions.RemoveEmptyEntries)
+            .LastOrDefault(t => t.StartsWith("iommu.forcedac=", StringComparison.Ordinal)) is { } fd && fd[^1] is '1' or 'y' or 'Y';
+        provenance.Add($"iommu: {windows.Count} host bridge windows from iomem.txt, aperture end 0x{apertureEnd:x}" +
+            (haw.Success ? " from dmesg 'DMAR: Host address width'" : " (default)") + (forceDac ? ", iommu.forcedac from cmdline.txt" : ""));
+        // Emulated guests (QEMU TCG) take their timer ticks late: the flush-queue timer of a lazy
+        // domain was seen running up to ~16 ms after it was armed instead of 8–12 ms. 10 ms of
+        // slack is the figure that reproduces dev-iommu-lazy best (see ReplayGoldenTests).
+        bool tcg = meta is not null && meta.RootElement.TryGetProperty("platform", out var p)
+            && p.TryGetProperty("accel", out var accel) && accel.ValueKind == JsonValueKind.String && accel.GetString() == "tcg";
+        if (tcg) provenance.Add("iommu: flush-queue timer runs up to 10 ms late (meta.json platform.accel=tcg: emulated ticks)");
+        return cfg with { HostBridgeWindows = windows, ApertureEnd = apertureEnd, ForceDac = forceDac, FlushTimerLateNs = tcg ? 10_000_000 : 0 };
+    }
 
     private static SwiotlbConfig Swiotlb(JsonDocument? meta, string cmdline, string dmesg, int cpus,
         IReadOnlyList<MemoryRange> ram, KernelDefaults k, List<string> provenance)
@@ -146,6 +185,8 @@ public sealed partial record CaptureBundle(string Directory, string TracePath, P
     }
 
     [GeneratedRegex(@"#P:(\d+)")] private static partial Regex HeaderCpus();
+    [GeneratedRegex(@"^([0-9a-f]+)-([0-9a-f]+) : (.*)$")] private static partial Regex IomemLine();
+    [GeneratedRegex(@"DMAR: Host address width (\d+)")] private static partial Regex HostAddressWidth();
 }
 
 /// <summary>"swiotlb=&lt;nslabs&gt;[,&lt;nareas&gt;][,force|noforce]" (kernel/dma/swiotlb.c setup_io_tlb_npages).</summary>

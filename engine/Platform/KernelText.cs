@@ -62,6 +62,29 @@ internal static partial class KernelText
         return groups;
     }
 
+    /// <summary>The reserved regions of each group (the "  reserved &lt;start&gt; &lt;end&gt; &lt;type&gt;" lines after a group line), by group.</summary>
+    public static Dictionary<int, List<IommuRegion>> IommuReserved(string? groupsTxt)
+    {
+        var reserved = new Dictionary<int, List<IommuRegion>>();
+        List<IommuRegion>? current = null;
+        foreach (var line in (groupsTxt ?? "").Split('\n'))
+        {
+            var r = ReservedLine().Match(line);
+            if (r.Success && current is not null)
+            {
+                current.Add(new IommuRegion(HexNumber(r.Groups[1].Value), HexNumber(r.Groups[2].Value), r.Groups[3].Value));
+                continue;
+            }
+            var m = GroupLine().Match(line);
+            if (m.Success) reserved[int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)] = current = [];
+        }
+        return reserved;
+    }
+
+    /// <summary>A hex number with or without "0x".</summary>
+    public static ulong HexNumber(string s) =>
+        ulong.Parse(s.StartsWith("0x", StringComparison.OrdinalIgnoreCase) ? s[2..] : s, NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+
     /// <summary>A PCI device from its sysfs facts (masks default to 32 bits, as the kernel's), with its driver's defaults.</summary>
     public static DeviceModel PciDevice(string bdf, string? driver, string? dmaMaskBits, string? coherentMaskBits,
         (int Group, IommuDomainType Type)? iommu, List<string> provenance)
@@ -165,6 +188,7 @@ internal static partial class KernelText
 
     [GeneratedRegex(@"^([0-9a-f]+)-([0-9a-f]+) : (.*)$")] private static partial Regex IomemLine();
     [GeneratedRegex(@"^group (\d+) type=(\S+) devices=(.*)$")] private static partial Regex GroupLine();
+    [GeneratedRegex(@"^\s+reserved (0x[0-9a-fA-F]+) (0x[0-9a-fA-F]+) (\S+)")] private static partial Regex ReservedLine();
     [GeneratedRegex(@"software IO TLB: area num (\d+)\.")] private static partial Regex AreaNum();
     [GeneratedRegex(@"software IO TLB: mapped \[mem 0x([0-9a-f]+)-0x([0-9a-f]+)\]")] private static partial Regex MappedLine();
 }

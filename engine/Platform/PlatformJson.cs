@@ -38,6 +38,17 @@ public static class PlatformJson
         w.WriteBoolean("force", p.Swiotlb.Force);
         w.WriteBoolean("dynamic", p.Swiotlb.Dynamic);
         w.WriteEndObject();
+        w.WriteStartObject("iommu");
+        w.WriteString("granule", Hex(p.Iommu.Granule));
+        w.WriteString("apertureStart", Hex(p.Iommu.ApertureStart));
+        w.WriteString("apertureEnd", Hex(p.Iommu.ApertureEnd));
+        w.WriteBoolean("forceDac", p.Iommu.ForceDac);
+        w.WriteBoolean("singleFlushQueue", p.Iommu.SingleFlushQueue);
+        w.WriteBoolean("softwareMsi", p.Iommu.SoftwareMsi);
+        WriteRegions(w, "hostBridgeWindows", p.Iommu.HostBridgeWindows);
+        w.WriteNumber("tickPhaseNs", p.Iommu.TickPhaseNs);
+        w.WriteNumber("flushTimerLateNs", p.Iommu.FlushTimerLateNs);
+        w.WriteEndObject();
         w.WriteStartArray("devices");
         foreach (var d in p.Devices)
         {
@@ -69,6 +80,7 @@ public static class PlatformJson
             w.WriteString("iommu", PlatformSettings.IommuName(d.IommuDomain));
             if (d.IommuGroup is { } g) w.WriteNumber("iommuGroup", g);
             else w.WriteNull("iommuGroup");
+            WriteRegions(w, "iommuReserved", d.IommuReserved);
             w.WriteBoolean("untrusted", d.Untrusted);
             w.WriteEndObject();
         }
@@ -77,6 +89,28 @@ public static class PlatformJson
         w.Flush();
         stream.WriteByte((byte)'\n');
     }
+
+    private static void WriteRegions(Utf8JsonWriter w, string key, IReadOnlyList<IommuRegion> regions)
+    {
+        w.WriteStartArray(key);
+        foreach (var r in regions)
+        {
+            w.WriteStartObject();
+            w.WriteString("start", Hex(r.Start));
+            w.WriteString("end", Hex(r.End));
+            w.WriteString("type", r.Type);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+    }
+
+    private static List<IommuRegion> Regions(JsonElement e, string key) =>
+        e.TryGetProperty(key, out var rs) && rs.ValueKind == JsonValueKind.Array
+            ? rs.EnumerateArray().Select(r => new IommuRegion(
+                Num(r, "start") ?? throw new FormatException($"a {key} entry has no start"),
+                Num(r, "end") ?? throw new FormatException($"a {key} entry has no end"),
+                Str(r, "type") ?? "reserved")).ToList()
+            : [];
 
     /// <summary>The platform file's text.</summary>
     public static string ToJson(PlatformModel p)
@@ -137,6 +171,25 @@ public static class PlatformJson
                 }, p),
             };
         }
+        if (root.TryGetProperty("iommu", out var io))
+        {
+            var d = p.Iommu;
+            p = p with
+            {
+                Iommu = new IommuConfig
+                {
+                    Granule = Num(io, "granule") ?? d.Granule,
+                    ApertureStart = Num(io, "apertureStart") ?? d.ApertureStart,
+                    ApertureEnd = Num(io, "apertureEnd") ?? d.ApertureEnd,
+                    ForceDac = Bool(io, "forceDac") ?? d.ForceDac,
+                    SingleFlushQueue = Bool(io, "singleFlushQueue") ?? d.SingleFlushQueue,
+                    SoftwareMsi = Bool(io, "softwareMsi") ?? d.SoftwareMsi,
+                    HostBridgeWindows = Regions(io, "hostBridgeWindows"),
+                    TickPhaseNs = Long(io, "tickPhaseNs") ?? d.TickPhaseNs,
+                    FlushTimerLateNs = Long(io, "flushTimerLateNs") ?? d.FlushTimerLateNs,
+                },
+            };
+        }
         if (root.TryGetProperty("devices", out var devs))
         {
             p = p with
@@ -158,6 +211,7 @@ public static class PlatformJson
                     SegmentBoundaryMask = Num(d, "segmentBoundaryMask") ?? 0xffff_ffff,
                     IommuDomain = Str(d, "iommu") is { } io ? PlatformSettings.Iommu(io, "iommu") : IommuDomainType.None,
                     IommuGroup = Int(d, "iommuGroup"),
+                    IommuReserved = Regions(d, "iommuReserved"),
                     Untrusted = Bool(d, "untrusted") ?? false,
                     SegmentLimitsKnown = d.TryGetProperty("maxSegmentSize", out _) || d.TryGetProperty("segmentBoundaryMask", out _),
                 }).ToList(),
@@ -173,6 +227,9 @@ public static class PlatformJson
 
     private static int? Int(JsonElement e, string key) =>
         e.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetInt32() : null;
+
+    private static long? Long(JsonElement e, string key) =>
+        e.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetInt64() : null;
 
     private static bool? Bool(JsonElement e, string key) =>
         e.TryGetProperty(key, out var v) && v.ValueKind is JsonValueKind.True or JsonValueKind.False ? v.GetBoolean() : null;

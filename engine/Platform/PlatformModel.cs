@@ -21,6 +21,8 @@ public sealed record PlatformModel
     /// <summary>The memory-encryption bit phys_to_dma() ORs in (AMD SME/SEV "C-bit"); 0 = none.</summary>
     public ulong MemoryEncryptionMask { get; init; }
     public SwiotlbConfig Swiotlb { get; init; } = new();
+    /// <summary>The IOMMU that translates the devices whose domain is DMA or DMA-FQ.</summary>
+    public IommuConfig Iommu { get; init; } = new();
     public IReadOnlyList<DeviceModel> Devices { get; init; } = [];
     /// <summary>What each value came from (bundle file, preset, inference, --set): shown in the reports.</summary>
     public IReadOnlyList<string> Provenance { get; init; } = [];
@@ -64,6 +66,8 @@ public sealed record DeviceModel
     public ulong SegmentBoundaryMask { get; init; } = 0xffff_ffff;
     public IommuDomainType IommuDomain { get; init; } = IommuDomainType.None;
     public int? IommuGroup { get; init; }
+    /// <summary>The reserved regions of the device's IOMMU group (sysfs reserved_regions): kept out of its IOVA space.</summary>
+    public IReadOnlyList<IommuRegion> IommuReserved { get; init; } = [];
     /// <summary>Untrusted (external-facing) devices bounce unaligned buffers through SWIOTLB under an IOMMU.</summary>
     public bool Untrusted { get; init; }
     /// <summary>The segment limits were given (driver table, platform file, --set), not just the PCI defaults: the sg segment rules check them.</summary>
@@ -80,6 +84,39 @@ public sealed record DeviceModel
         Bus = name.Length == 12 && name[4] == ':' && name[7] == ':' ? "pci" : "platform",
         Coherent = platform.CoherentByDefault,
     };
+}
+
+/// <summary>An IOMMU reserved region or host-bridge window, [Start, End] inclusive as sysfs prints it.</summary>
+public sealed record IommuRegion(ulong Start, ulong End, string Type);
+
+/// <summary>
+/// The IOMMU and how dma-iommu sets up a translated device's domain (drivers/iommu/dma-iommu.c
+/// iommu_dma_init_domain, iommu_dma_alloc_iova, iova_reserve_iommu_regions).
+/// </summary>
+public sealed record IommuConfig
+{
+    /// <summary>IOVA granule: the smallest page size of the domain's pgsize_bitmap (VT-d, AMD-Vi: 4 KiB).</summary>
+    public ulong Granule { get; init; } = 4096;
+    /// <summary>domain->geometry.aperture_start; IOVA page 0 is never handed out either way (base_pfn ≥ 1).</summary>
+    public ulong ApertureStart { get; init; }
+    /// <summary>domain->geometry.aperture_end (force_aperture): VT-d 2^gaw − 1, from dmesg "DMAR: Host address width".</summary>
+    public ulong ApertureEnd { get; init; } = (1UL << 48) - 1;
+    /// <summary>iommu.forcedac=1: PCI devices skip the 32-bit-first attempt.</summary>
+    public bool ForceDac { get; init; }
+    /// <summary>dev->iommu->shadow_on_flush (s390, virtio-iommu): one global flush queue instead of per-CPU ones.</summary>
+    public bool SingleFlushQueue { get; init; }
+    /// <summary>"msi" regions are software-managed (IOMMU_RESV_SW_MSI, ARM SMMU) and not reserved; x86 has hardware MSI windows.</summary>
+    public bool SoftwareMsi { get; init; }
+    /// <summary>The PCI host bridge's memory windows (bus addresses): reserved in the IOVA space of every PCI device (iova_reserve_pci_windows).</summary>
+    public IReadOnlyList<IommuRegion> HostBridgeWindows { get; init; } = [];
+    /// <summary>Where a jiffy tick falls on the trace clock (ns modulo the tick): the flush-queue timer fires on ticks.</summary>
+    public long TickPhaseNs { get; init; }
+    /// <summary>
+    /// How late the flush-queue timer runs after its expiry tick (0 on hardware). Under QEMU TCG
+    /// the guest's ticks arrive late by milliseconds; replays of such captures also let the
+    /// kernel's IOVAs witness an earlier run.
+    /// </summary>
+    public long FlushTimerLateNs { get; init; }
 }
 
 /// <summary>The SWIOTLB configuration (kernel/dma/swiotlb.c io_tlb_mem / io_tlb_pool).</summary>

@@ -7,7 +7,8 @@ namespace DmaReplay.Engine.Platform;
 /// dma.bounce_unaligned_kmalloc, memory_encryption_mask, swiotlb.force, swiotlb.size (bytes, K/M/G
 /// suffixes), swiotlb.nslabs, swiotlb.nareas, swiotlb.start, swiotlb.dynamic, and per device
 /// device.&lt;name&gt;.{dma_mask, coherent_dma_mask (bits), bus_dma_limit, min_align_mask,
-/// max_segment_size, segment_boundary, coherent, iommu (none|identity|dma|dma-fq), untrusted}.
+/// max_segment_size, segment_boundary, coherent, iommu (none|identity|dma|dma-fq), untrusted}, and the
+/// IOMMU's iommu.{granule, aperture_end, forcedac, single_flush_queue, flush_timer_late_ms}.
 /// </summary>
 public static class PlatformSettings
 {
@@ -38,6 +39,15 @@ public static class PlatformSettings
                 case "swiotlb.nareas": swiotlb = swiotlb with { Nareas = (int)Number(value, key) }; break;
                 case "swiotlb.nslabs": swiotlb = swiotlb with { Nslabs = (int)Number(value, key) }; break;
                 case "swiotlb.size": swiotlb = swiotlb with { Nslabs = (int)(Size(value, key) >> p.Kernel.IoTlbShift) }; break;
+                case "iommu.granule":
+                    ulong g = Size(value, key);
+                    if (g == 0 || (g & (g - 1)) != 0 || g > p.Kernel.PageSize) throw new FormatException($"{key}: a power of two up to the page size, not '{value}'");
+                    p = p with { Iommu = p.Iommu with { Granule = g } };
+                    break;
+                case "iommu.aperture_end": p = p with { Iommu = p.Iommu with { ApertureEnd = Number(value, key) } }; break;
+                case "iommu.forcedac": p = p with { Iommu = p.Iommu with { ForceDac = Bool(value, key) } }; break;
+                case "iommu.single_flush_queue": p = p with { Iommu = p.Iommu with { SingleFlushQueue = Bool(value, key) } }; break;
+                case "iommu.flush_timer_late_ms": p = p with { Iommu = p.Iommu with { FlushTimerLateNs = (long)Number(value, key) * 1_000_000 } }; break;
                 default:
                     if (!key.StartsWith("device.", StringComparison.Ordinal)) throw new FormatException($"unknown setting '{key}'");
                     int dot = key.LastIndexOf('.');

@@ -12,7 +12,7 @@ public sealed partial class ReplayEngine
     private void Bounced(DmaEvent e)
     {
         var m = Model(e.Device);
-        if (Translated(m)) return; // dma-iommu's bounce path: not emulated in this replay
+        if (Translated(m)) return; // dma-iommu bounces inside its map call (the IOVA model takes the slots there)
         ulong phys = DmaDirect.DmaToPhys(m, _platform, e.DmaAddr); // dev_addr = phys_to_dma(original buffer)
         var p = new PendingBounce { Device = e.Device, Orig = phys, Size = e.Size, Line = e.Position.Line };
         if (_swiotlb is not null && DmaDirect.Decide(m, _platform, phys, e.Size, DmaDirection.Bidirectional) == DirectDecision.Bounce)
@@ -148,7 +148,11 @@ public sealed partial class ReplayEngine
     private void MapSingle(DmaEvent e)
     {
         var m = Model(e.Device);
-        if (Translated(m)) return;
+        if (Translated(m))
+        {
+            MapSingleIommu(e, m);
+            return;
+        }
         int cursor = 0;
         var p = Claim(e, e.PhysAddr, e.Size, ref cursor);
         Consume(e, cursor);
@@ -162,7 +166,7 @@ public sealed partial class ReplayEngine
         }
         else if (emulated != DmaAddress.MappingError)
         {
-            AddLive(e.Device, e.DmaAddr, emulated, e.Size, bounced);
+            AddLive(_live, e.Device, e.DmaAddr, emulated, e.Size, bounced);
         }
         _out.DmaAddr = emulated;
     }
@@ -188,14 +192,9 @@ public sealed partial class ReplayEngine
     /// <summary>Agreement of one mapped buffer with what the kernel returned.</summary>
     private void Compare(DmaEvent e, bool witnessed, ulong recorded, ulong emulated, bool bounced, ulong phys, ulong size, ulong directDma)
     {
-        bool recordedFailed = recorded == DmaAddress.MappingError;
-        bool emulatedFailed = emulated == DmaAddress.MappingError;
-        if (recordedFailed || emulatedFailed)
+        if (recorded == DmaAddress.MappingError || emulated == DmaAddress.MappingError)
         {
-            if (recordedFailed) _failRecorded++;
-            if (emulatedFailed) _failPredicted++;
-            if (recordedFailed && emulatedFailed) _failMatched++;
-            else Mismatched(e, recordedFailed ? "kernel failed, emulation mapped" : "emulation failed, kernel mapped", phys, size, recorded, emulated);
+            CompareFailure(e, recorded, emulated, phys, size);
             return;
         }
         bool kernelBounced = witnessed || recorded != directDma;
@@ -217,17 +216,38 @@ public sealed partial class ReplayEngine
         }
     }
 
+    /// <summary>A failure on either side: matched, or a mismatch naming which side failed.</summary>
+    private void CompareFailure(DmaEvent e, ulong recorded, ulong emulated, ulong phys, ulong size)
+    {
+        bool recordedFailed = recorded == DmaAddress.MappingError;
+        bool emulatedFailed = emulated == DmaAddress.MappingError;
+        if (recordedFailed) _failRecorded++;
+        if (emulatedFailed) _failPredicted++;
+        if (recordedFailed && emulatedFailed) _failMatched++;
+        else Mismatched(e, recordedFailed ? "kernel failed, emulation mapped" : "emulation failed, kernel mapped", phys, size, recorded, emulated);
+    }
+
+    private LiveSg RentSg(int n)
+    {
+        var sg = _freeSg.Count > 0 ? _freeSg.Pop() : new LiveSg();
+        sg.Reset(n);
+        return sg;
+    }
+
     // dma_direct_map_sg: every entry through the single path, no merging; a failure unmaps the mapped prefix.
     private void MapSg(DmaEvent e)
     {
         var m = Model(e.Device);
-        if (Translated(m)) return;
+        if (Translated(m))
+        {
+            MapSgIommu(e, m);
+            return;
+        }
         var phys = e.PhysAddrs;
         var lens = e.Lengths;
         var recorded = e.DmaAddrs;
         int n = Math.Min(phys.Length, Math.Min(lens.Length, recorded.Length));
-        var sg = _freeSg.Count > 0 ? _freeSg.Pop() : new LiveSg();
-        sg.Reset(n);
+        var sg = RentSg(n);
         phys[..n].CopyTo(sg.Phys);
         recorded[..n].CopyTo(sg.Recorded);
         lens[..n].CopyTo(sg.Lengths);
@@ -263,7 +283,14 @@ public sealed partial class ReplayEngine
         Array.Clear(claimed, 0, n);
         for (int i = 0; i < n; i++)
             Compare(e, claimed[i] is not null, recorded[i], sg.Emulated[i], sg.Bounced[i], phys[i], lens[i], DmaDirect.PhysToDma(m, _platform, phys[i]));
-        var key = (e.Device, phys[0]);
+        AddLiveSg(e.Device, sg);
+        _out.SetArray(SgArray.Dma, sg.Emulated.AsSpan(0, n));
+    }
+
+    /// <summary>Keyed by the first entry's physical address, which dma_unmap_sg prints; chained when several share it.</summary>
+    private void AddLiveSg(int device, LiveSg sg)
+    {
+        var key = (device, sg.Count > 0 ? sg.Phys[0] : 0);
         if (_liveSg.TryGetValue(key, out var head))
         {
             while (head.Next is not null) head = head.Next;
@@ -273,10 +300,9 @@ public sealed partial class ReplayEngine
         {
             _liveSg[key] = sg;
         }
-        _out.SetArray(SgArray.Dma, sg.Emulated.AsSpan(0, n));
     }
 
-    private void AddLive(int device, ulong recorded, ulong emulated, ulong size, bool bounced)
+    private LiveMap AddLive(Dictionary<(int Device, ulong Recorded), LiveMap> table, int device, ulong recorded, ulong emulated, ulong size, bool bounced)
     {
         LiveMap lm;
         if (_freeMaps is { } free)
@@ -291,16 +317,18 @@ public sealed partial class ReplayEngine
         lm.Emulated = emulated;
         lm.Size = size;
         lm.Bounced = bounced;
+        lm.BouncePhys = 0;
         lm.Next = null;
         var key = (device, recorded);
-        if (_live.TryGetValue(key, out var head))
+        if (table.TryGetValue(key, out var head))
         {
             while (head.Next is not null) head = head.Next;
             head.Next = lm;
         }
         else
         {
-            _live[key] = lm;
+            table[key] = lm;
         }
+        return lm;
     }
 }

@@ -6,10 +6,10 @@ namespace DmaReplay.Engine.Replay;
 public sealed partial class ReplayEngine
 {
     /// <summary>The live mapping the driver releases with this recorded handle: the same size if there are several.</summary>
-    private LiveMap? TakeLive(int device, ulong recorded, ulong size)
+    private static LiveMap? TakeLive(Dictionary<(int Device, ulong Recorded), LiveMap> table, int device, ulong recorded, ulong size)
     {
         var key = (device, recorded);
-        if (!_live.TryGetValue(key, out var head)) return null;
+        if (!table.TryGetValue(key, out var head)) return null;
         LiveMap? prev = null, hit = head, hitPrev = null;
         for (var lm = head; lm is not null; prev = lm, lm = lm.Next)
         {
@@ -20,8 +20,8 @@ public sealed partial class ReplayEngine
         }
         if (hitPrev is null)
         {
-            if (hit.Next is null) _live.Remove(key);
-            else _live[key] = hit.Next;
+            if (hit.Next is null) table.Remove(key);
+            else table[key] = hit.Next;
         }
         else
         {
@@ -30,30 +30,34 @@ public sealed partial class ReplayEngine
         return hit;
     }
 
+    private void Recycle(LiveMap lm)
+    {
+        lm.Next = _freeMaps;
+        _freeMaps = lm;
+    }
+
     // dma_direct_unmap_page: copy back (FROM_DEVICE/BIDIRECTIONAL unless SKIP_CPU_SYNC), then free the slots.
     private void UnmapSingle(DmaEvent e)
     {
         var m = Model(e.Device);
-        if (Translated(m)) return;
-        var lm = TakeLive(e.Device, e.DmaAddr, e.Size);
+        var lm = TakeLive(_live, e.Device, e.DmaAddr, e.Size);
         if (lm is null)
         {
             // Released before (the checks report a double unmap of the emulated handle), or never mapped.
             if (_recent.TryGet(e.Device, e.DmaAddr, out ulong earlier)) _out.DmaAddr = earlier;
             return;
         }
-        if (lm.Bounced) ReleaseBounce(e, DmaDirect.DmaToPhys(m, _platform, lm.Emulated), e.Size, e.Direction, e.Attrs);
+        if (Translated(m)) UnmapSingleIommu(e, m, lm);
+        else if (lm.Bounced) ReleaseBounce(e, DmaDirect.DmaToPhys(m, _platform, lm.Emulated), e.Size, e.Direction, e.Attrs);
         _recent.Add(e.Device, e.DmaAddr, lm.Emulated);
         _out.DmaAddr = lm.Emulated;
-        lm.Next = _freeMaps;
-        _freeMaps = lm;
+        Recycle(lm);
     }
 
     // dma_direct_unmap_sg: every entry of the list the map stored, by the physical addresses the unmap prints.
     private void UnmapSg(DmaEvent e)
     {
         var m = Model(e.Device);
-        if (Translated(m)) return;
         var phys = e.PhysAddrs;
         if (phys.IsEmpty || !_liveSg.TryGetValue((e.Device, phys[0]), out var head)) return;
         LiveSg? prev = null, hit = null, hitPrev = null;
@@ -75,9 +79,16 @@ public sealed partial class ReplayEngine
         {
             hitPrev.Next = hit.Next;
         }
-        for (int i = 0; i < hit.Count; i++)
+        if (Translated(m))
         {
-            if (hit.Bounced[i]) ReleaseBounce(e, DmaDirect.DmaToPhys(m, _platform, hit.Emulated[i]), hit.Lengths[i], e.Direction, e.Attrs);
+            UnmapSgIommu(e, m, hit);
+        }
+        else
+        {
+            for (int i = 0; i < hit.Count; i++)
+            {
+                if (hit.Bounced[i]) ReleaseBounce(e, DmaDirect.DmaToPhys(m, _platform, hit.Emulated[i]), hit.Lengths[i], e.Direction, e.Attrs);
+            }
         }
         _freeSg.Push(hit);
     }
@@ -101,18 +112,20 @@ public sealed partial class ReplayEngine
     private void SyncSingle(DmaEvent e)
     {
         var m = Model(e.Device);
-        if (Translated(m)) return;
         var lm = FindLive(e.Device, e.DmaAddr, out ulong offset);
         if (lm is null) return;
         ulong emulated = lm.Emulated + offset;
-        if (lm.Bounced) SyncBounce(e, m, emulated, e.Size, forCpu: e.Kind == DmaEventKind.DmaSyncSingleForCpu);
+        if (lm.Bounced) SyncBounce(e, BounceAddress(m, emulated, lm.BouncePhys + offset), e.Size, forCpu: e.Kind == DmaEventKind.DmaSyncSingleForCpu);
         _out.DmaAddr = emulated;
     }
+
+    /// <summary>The bounce buffer behind an emulated handle: dma-direct's handle is its DMA address, dma-iommu recorded it.</summary>
+    private ulong BounceAddress(Platform.DeviceModel m, ulong emulatedDma, ulong iommuBounce) =>
+        Translated(m) ? iommuBounce : DmaDirect.DmaToPhys(m, _platform, emulatedDma);
 
     private void SyncSg(DmaEvent e)
     {
         var m = Model(e.Device);
-        if (Translated(m)) return;
         var dma = e.DmaAddrs;
         var lens = e.Lengths;
         if (_scratch.Length < dma.Length) _scratch = new ulong[Math.Max(dma.Length, _scratch.Length * 2)];
@@ -121,8 +134,9 @@ public sealed partial class ReplayEngine
         {
             _scratch[i] = dma[i];
             if (!FindSgEntry(e.Device, dma[i], out var sg, out int entry)) continue;
-            _scratch[i] = sg!.Emulated[entry] + (dma[i] - sg.Recorded[entry]);
-            if (sg.Bounced[entry]) SyncBounce(e, m, _scratch[i], lens[i], forCpu);
+            ulong offset = dma[i] - sg!.Recorded[entry];
+            _scratch[i] = sg.Emulated[entry] + offset;
+            if (sg.Bounced[entry]) SyncBounce(e, BounceAddress(m, _scratch[i], sg.BouncePhys[entry] + offset), lens[i], forCpu);
         }
         _out.SetArray(SgArray.Dma, _scratch.AsSpan(0, dma.Length));
     }
@@ -134,7 +148,7 @@ public sealed partial class ReplayEngine
             if (dev != device) continue;
             for (var sg = head; sg is not null; sg = sg.Next)
             {
-                for (int i = 0; i < sg.Count; i++)
+                for (int i = 0; i < sg.Segments; i++)
                 {
                     if (recorded >= sg.Recorded[i] && recorded - sg.Recorded[i] < sg.Lengths[i])
                     {
@@ -150,10 +164,11 @@ public sealed partial class ReplayEngine
         return false;
     }
 
-    private void SyncBounce(DmaEvent e, Platform.DeviceModel m, ulong emulatedDma, ulong size, bool forCpu)
+    private void SyncBounce(DmaEvent e, ulong bouncePhys, ulong size, bool forCpu)
     {
-        long to = _swiotlb!.BytesToDevice, from = _swiotlb.BytesFromDevice;
-        _swiotlb.Sync(_bounceDevs[e.Device], DmaDirect.DmaToPhys(m, _platform, emulatedDma), size, e.Direction, forCpu);
+        if (_swiotlb is null) return;
+        long to = _swiotlb.BytesToDevice, from = _swiotlb.BytesFromDevice;
+        _swiotlb.Sync(_bounceDevs[e.Device], bouncePhys, size, e.Direction, forCpu);
         long copied = _swiotlb.BytesToDevice - to + (_swiotlb.BytesFromDevice - from);
         var stats = Stats(e.Device);
         if (forCpu)

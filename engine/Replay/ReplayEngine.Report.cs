@@ -5,16 +5,17 @@ public sealed partial class ReplayEngine
     /// <summary>End of the input: bounces no map claimed are failed sg maps; then the report.</summary>
     public ReplayReport Finish()
     {
+        _order.Flush();
         foreach (var list in _pending.Values.ToList())
         {
             if (list.Count > 0) FailOrphans(_out, list.ToList());
         }
         _pending.Clear();
         var agreement = new AgreementReport(
-            new Tally(_directCompared, _directExact), new Tally(_swiotlbCompared, _swiotlbExact),
+            new Tally(_directCompared, _directExact), new Tally(_swiotlbCompared, _swiotlbExact), new Tally(_iommuCompared, _iommuExact),
             new FailureTally(_failRecorded, _failPredicted, _failMatched), _mismatchCount, _mismatches.ToList());
         var platform = new PlatformReport(_platform.Name, IsCaptureOwn, _platform.Cpus, _platform.Provenance);
-        return new ReplayReport(platform, agreement, SwiotlbSummary());
+        return new ReplayReport(platform, agreement, SwiotlbSummary()) { Iommu = IommuSummary() };
     }
 
     private SwiotlbReport? SwiotlbSummary()

@@ -1,4 +1,5 @@
 using DmaReplay.Engine.Direct;
+using DmaReplay.Engine.Iommu;
 using DmaReplay.Engine.Platform;
 using DmaReplay.Engine.Summary;
 using DmaReplay.Engine.Swiotlb;
@@ -8,7 +9,7 @@ using DmaReplay.Parsers.Model;
 namespace DmaReplay.Engine.Replay;
 
 /// <summary>
-/// Re-executes a trace's maps and releases on an emulated DMA stack (dma-direct and SWIOTLB here)
+/// Re-executes a trace's maps and releases on an emulated DMA stack (dma-direct, SWIOTLB, dma-iommu)
 /// and compares every returned address with the one the kernel returned. Later unmaps and syncs
 /// are translated from the recorded handle to the emulated one, so a what-if platform replays the
 /// same driver behaviour; the checks downstream see the emulated handles.
@@ -35,6 +36,8 @@ public sealed partial class ReplayEngine : ITraceEventHandler
     private readonly string _input;
     private readonly ITraceEventHandler? _downstream;
     private readonly SwiotlbMem? _swiotlb;
+    private readonly DmaIommu _iommu;
+    private long _lastNs;
     private readonly DmaEvent _out = new();
     private DeviceModel?[] _models = new DeviceModel?[16];
     private BounceDevice[] _bounceDevs = new BounceDevice[16];
@@ -53,7 +56,7 @@ public sealed partial class ReplayEngine : ITraceEventHandler
     private bool _started;
 
     // agreement
-    private long _directCompared, _directExact, _swiotlbCompared, _swiotlbExact;
+    private long _directCompared, _directExact, _swiotlbCompared, _swiotlbExact; // _iommu* in ReplayEngine.Iommu.cs
     private long _failRecorded, _failPredicted, _failMatched, _mismatchCount;
     // bytes by operation and search cost
     private long _bytesMap, _bytesUnmap, _bytesSyncDev, _bytesSyncCpu, _searches, _maxSteps;
@@ -73,7 +76,11 @@ public sealed partial class ReplayEngine : ITraceEventHandler
             _freeRunSampleEvery = Math.Max(64, platform.Swiotlb.Nslabs / 8);
             _areaSeries = new DownsampledSeries[platform.Swiotlb.Nareas];
         }
+        _iommu = new DmaIommu(platform, _swiotlb);
+        _order = new IommuEventOrder(Process);
     }
+
+    private readonly IommuEventOrder _order;
 
     public bool IsCaptureOwn { get; }
 
@@ -93,18 +100,25 @@ public sealed partial class ReplayEngine : ITraceEventHandler
         public ulong Emulated;
         public ulong Size;
         public bool Bounced;
+        /// <summary>dma-iommu: the bounce buffer behind the IOVA (dma-direct reads it back from the address).</summary>
+        public ulong BouncePhys;
         public LiveMap? Next; // the same recorded handle mapped again (dma-direct without IOMMU)
     }
 
-    /// <summary>A live dma_map_sg: its entries as recorded and as emulated. Pooled: the arrays are reused.</summary>
+    /// <summary>
+    /// A live dma_map_sg: its entries' physical addresses (Count) and its DMA segments as recorded
+    /// and as emulated (Segments: one per entry under dma-direct, merged under dma-iommu).
+    /// Pooled: the arrays are reused.
+    /// </summary>
     private sealed class LiveSg
     {
-        public int Count;
+        public int Count, Segments;
         public ulong[] Phys = new ulong[16];
         public ulong[] Recorded = new ulong[16];
         public ulong[] Emulated = new ulong[16];
         public ulong[] Lengths = new ulong[16];
         public bool[] Bounced = new bool[16];
+        public ulong[] BouncePhys = new ulong[16];
         public PendingBounce?[] Claimed = new PendingBounce?[16];
         public LiveSg? Next;
 
@@ -118,9 +132,10 @@ public sealed partial class ReplayEngine : ITraceEventHandler
                 Emulated = new ulong[size];
                 Lengths = new ulong[size];
                 Bounced = new bool[size];
+                BouncePhys = new ulong[size];
                 Claimed = new PendingBounce?[size];
             }
-            Count = n;
+            Count = Segments = n;
             Array.Clear(Bounced, 0, n);
             Array.Clear(Claimed, 0, n);
             Next = null;
@@ -135,7 +150,9 @@ public sealed partial class ReplayEngine : ITraceEventHandler
         public long Bounces, Failures, BytesTo, BytesFrom, Slots, PeakSlots;
     }
 
-    public void OnEvent(DmaEvent e)
+    public void OnEvent(DmaEvent e) => _order.OnEvent(e);
+
+    private void Process(DmaEvent e)
     {
         if (!_started)
         {
@@ -143,6 +160,7 @@ public sealed partial class ReplayEngine : ITraceEventHandler
             Start(e.TimestampNs);
         }
         _out.CopyFrom(e);
+        _lastNs = Math.Max(_lastNs, e.TimestampNs);
         if (PendingAny && e.Kind != DmaEventKind.SwiotlbBounced && !e.Kind.IsMapOrAlloc()) FlushOrphans(e);
         switch (e.Kind)
         {
@@ -166,6 +184,12 @@ public sealed partial class ReplayEngine : ITraceEventHandler
                 break;
             case DmaEventKind.DmaSyncSgForCpu or DmaEventKind.DmaSyncSgForDevice:
                 SyncSg(e);
+                break;
+            case DmaEventKind.DmaAlloc:
+                AllocIommu(e);
+                break;
+            case DmaEventKind.DmaFree:
+                FreeIommu(e);
                 break;
         }
         _downstream?.OnEvent(_out);
@@ -195,9 +219,6 @@ public sealed partial class ReplayEngine : ITraceEventHandler
         _toDma[device] = phys => DmaDirect.PhysToDmaUnencrypted(m, phys); // one delegate per device, not per bounce
         return m;
     }
-
-    /// <summary>Devices behind a translating IOMMU take the dma-iommu path, which this replay does not emulate yet.</summary>
-    private static bool Translated(DeviceModel m) => m.IommuDomain is IommuDomainType.Dma or IommuDomainType.DmaFq;
 
     private DeviceStats Stats(int device)
     {

@@ -52,6 +52,7 @@ internal static class ReplaySection
             [
                 ["dma-direct", a.Direct.Exact, a.Direct.Compared, Percent(a.Direct)],
                 ["SWIOTLB", a.Swiotlb.Exact, a.Swiotlb.Compared, Percent(a.Swiotlb)],
+                ["IOMMU (IOVA)", a.Iommu.Exact, a.Iommu.Compared, Percent(a.Iommu)],
             ]));
         html.Raw("</div>\n<div>\n").Table(new ReportTable("failure-tally",
             [Text("what", ""), Number("recorded", "Recorded"), Number("predicted", "Predicted"), Number("matched", "Matched")],

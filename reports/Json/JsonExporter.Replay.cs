@@ -28,6 +28,7 @@ public sealed partial class JsonExporter
         w.WriteStartObject("agreement");
         WriteTally(w, "direct", a.Direct);
         WriteTally(w, "swiotlb", a.Swiotlb);
+        WriteTally(w, "iommu", a.Iommu);
         w.WriteStartObject("failures");
         w.WriteNumber("recorded", a.Failures.Recorded);
         w.WriteNumber("predicted", a.Failures.Predicted);

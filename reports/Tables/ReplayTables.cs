@@ -20,6 +20,7 @@ public static class ReplayTables
         [
             Row("direct", a.Direct.Compared, a.Direct.Exact, Cell.Empty, Cell.Empty, Cell.Empty),
             Row("swiotlb", a.Swiotlb.Compared, a.Swiotlb.Exact, Cell.Empty, Cell.Empty, Cell.Empty),
+            Row("iommu", a.Iommu.Compared, a.Iommu.Exact, Cell.Empty, Cell.Empty, Cell.Empty),
             Row("failures", Cell.Empty, Cell.Empty, a.Failures.Recorded, a.Failures.Predicted, a.Failures.Matched),
         ]);
 

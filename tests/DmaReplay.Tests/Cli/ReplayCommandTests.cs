@@ -32,7 +32,7 @@ public sealed class ReplayCommandTests
         var (code, stdout, err) = Run("replay", TestPaths.RealBundle("dev-swiotlb-force-2m"), "--json", json);
         Assert.AreEqual(0, code, err);
         StringAssert.Contains(stdout, "platform: dev-swiotlb-force-2m (the capture's own)");
-        StringAssert.Contains(stdout, "agreement: direct 0/0 exact, swiotlb 9,982/9,982 exact, failures recorded 4 predicted 4 matched 4, mismatches 0");
+        StringAssert.Contains(stdout, "agreement: direct 0/0 exact, swiotlb 9,982/9,982 exact, iommu 0/0 exact, failures recorded 4 predicted 4 matched 4, mismatches 0");
         StringAssert.Contains(stdout, "high-water 1,022 (kernel: 1,022)");
         using var doc = JsonDocument.Parse(File.ReadAllText(json));
         Assert.AreEqual(14715, doc.RootElement.GetProperty("inputs")[0].GetProperty("events").GetInt64());

@@ -7,6 +7,7 @@ public sealed class PlatformSnapshotTests
 {
     /// <summary>Records compare lists by reference: both sides get this one.</summary>
     private static readonly IReadOnlyList<DmaRange> NoRanges = [];
+    private static readonly IReadOnlyList<IommuRegion> NoRegions = [];
 
     [TestMethod]
     public void AFakeRootGivesTheExactPlatform()
@@ -139,11 +140,14 @@ public sealed class PlatformSnapshotTests
         Assert.AreEqual(expected.MemoryEncryptionMask, actual.MemoryEncryptionMask);
         Assert.AreEqual(expected.Swiotlb, actual.Swiotlb);
         Assert.AreEqual(expected.Kernel, actual.Kernel);
+        CollectionAssert.AreEqual(expected.Iommu.HostBridgeWindows.ToArray(), actual.Iommu.HostBridgeWindows.ToArray());
+        Assert.AreEqual(expected.Iommu with { HostBridgeWindows = NoRegions }, actual.Iommu with { HostBridgeWindows = NoRegions });
         Assert.AreEqual(expected.Devices.Count, actual.Devices.Count);
         foreach (var (e, a) in expected.Devices.Zip(actual.Devices))
         {
             CollectionAssert.AreEqual(e.DmaRanges.ToArray(), a.DmaRanges.ToArray(), e.Name);
-            Assert.AreEqual(e with { DmaRanges = NoRanges }, a with { DmaRanges = NoRanges }, e.Name);
+            CollectionAssert.AreEqual(e.IommuReserved.ToArray(), a.IommuReserved.ToArray(), e.Name);
+            Assert.AreEqual(e with { DmaRanges = NoRanges, IommuReserved = NoRegions }, a with { DmaRanges = NoRanges, IommuReserved = NoRegions }, e.Name);
         }
     }
 }

@@ -22,7 +22,8 @@ public sealed class ReplayGoldenTests
         return new ReplayRun(new CheckOptions()).Run(b.TracePath, b.TracePath, b.Platform, b.Facts, captureOwn: true);
     }
 
-    public static IEnumerable<object[]> Bundles => TestPaths.RealBundles.Select(b => new object[] { b });
+    /// <summary>Every real bundle but dev-iommu-lazy, whose 6 mismatches <see cref="LazyIovasAreReproducedButSixAfterATimerRunPlacedOnTheWrongCpu"/> explains.</summary>
+    public static IEnumerable<object[]> Bundles => TestPaths.RealBundles.Where(b => b != "dev-iommu-lazy").Select(b => new object[] { b });
 
     [TestMethod]
     [DynamicData(nameof(Bundles))]
@@ -33,6 +34,7 @@ public sealed class ReplayGoldenTests
         Assert.AreEqual(0L, a.MismatchCount, string.Join("\n", a.Mismatches));
         Assert.AreEqual(a.Direct.Compared, a.Direct.Exact);
         Assert.AreEqual(a.Swiotlb.Compared, a.Swiotlb.Exact);
+        Assert.AreEqual(a.Iommu.Compared, a.Iommu.Exact);
         Assert.AreEqual(a.Failures.Recorded, a.Failures.Matched);
         Assert.AreEqual(a.Failures.Predicted, a.Failures.Matched);
         Assert.IsTrue(r.Platform.IsCaptureOwn);
@@ -104,12 +106,67 @@ public sealed class ReplayGoldenTests
     }
 
     [TestMethod]
-    public void IommuCapturesAreNotComparedByThisReplay()
+    public void StrictIovasAreAllReproduced()
     {
-        // dma-iommu is not emulated yet: its IOVAs pass through, nothing is claimed about them.
+        // iommu.strict=1: every IOVA is freed into the unmapping CPU's range cache at unmap.
+        // 2319 dma_map_page + 418 dma_map_sg (one merged segment each) + 13 dma_alloc, all exact.
         var r = Replay(TestPaths.RealBundle("dev-iommu-strict")).Replay!;
+        Assert.AreEqual(new Tally(2319 + 418 + 13, 2750), r.Agreement.Iommu);
+        Assert.AreEqual(0L, r.Agreement.MismatchCount);
         Assert.AreEqual(0L, r.Agreement.Direct.Compared + r.Agreement.Swiotlb.Compared);
         Assert.IsNull(r.Swiotlb);
+        var io = r.Iommu!;
+        Assert.AreEqual(0L, io.DacFallbacks, "dmesg has no 'Using 64-bit DMA addresses': every IOVA is below 4 GiB");
+        CollectionAssert.AreEqual(new[] { "group 2", "group 3", "group 4" }, io.Domains.Select(d => d.Domain).ToArray());
+        var nvme = io.Domains[0];
+        Assert.AreEqual(("strict", 839L, 804L, 35L), (nvme.Mode, nvme.Allocations, nvme.RcacheHits, nvme.TreeAllocations));
+        Assert.AreEqual(0xffda0000UL, nvme.LowestIova);
+        Assert.AreEqual(0L, io.Domains.Sum(d => d.TimerFlushes + d.FullQueueFlushes));
+    }
+
+    [TestMethod]
+    public void LazyIovasAreReproducedButSixAfterATimerRunPlacedOnTheWrongCpu()
+    {
+        // iommu.strict=0 (DMA-FQ): freed IOVAs wait in per-CPU flush queues until the 10 ms timer
+        // flushes the IOTLB. When that timer ran (the guest's ticks come late under TCG) and on
+        // which CPU (timer migration runs an idle CPU's timer elsewhere) is not in the trace; the
+        // kernel's own IOVAs witness both (FlushQueue.FireWitnessed, FlushQueue.Reassign).
+        // 2332 dma_map_page + 386 dma_map_sg + 13 dma_alloc compared; the NVMe and virtio-net
+        // domains are exact. The 6 mismatches are one run in the e1000e domain at 22.536 s
+        // (trace lines 17579–17608), on CPU 1: the kernel pops 0xffe91, 0xffe92, 0xffe8d, 0xffe88,
+        // 0xffe7a, 0xffe6e. 0xffe92/0xffe91 were unmapped on CPU 0 at 22.4924/22.4934 s and freed
+        // by the timer run the emulation places at 22.494 s, which also frees CPU 1's own queued
+        // ranges (unmapped 22.480–22.493 s) and pushes them after them, on top of CPU 1's
+        // magazine. In the kernel 0xffe91 was on top, so those CPU 1 ranges had left its queue
+        // earlier, by a flush the trace does not show (no flush is traced). The emulation
+        // realigns at the next witnessed timer run (22.5374 s): every later IOVA is exact.
+        var r = Replay(TestPaths.RealBundle("dev-iommu-lazy")).Replay!;
+        var a = r.Agreement;
+        Assert.AreEqual(new Tally(2332 + 386 + 13, 2725), a.Iommu);
+        Assert.IsTrue(a.Iommu.Ratio >= 0.99);
+        Assert.AreEqual(6L, a.MismatchCount);
+        CollectionAssert.AreEqual(new[] { 17579L, 17590L, 17592L, 17596L, 17604L, 17608L }, a.Mismatches.Select(m => m.Line).ToArray());
+        Assert.IsTrue(a.Mismatches.All(m => m.Kind == "iova" && m.Device == "0000:00:03.0"));
+        var io = r.Iommu!;
+        Assert.IsTrue(io.Domains.All(d => d.Mode == "lazy"));
+        Assert.AreEqual(3L, io.Domains.Sum(d => d.FullQueueFlushes), "255 entries queued on one CPU between two timer runs");
+        CollectionAssert.AreEqual(new[] { (20L, 7L, 0L), (32L, 3L, 12L), (20L, 0L, 7L) },
+            io.Domains.Select(d => (d.TimerFlushes, d.WitnessedFlushes, d.MigratedFlushes)).ToArray(),
+            "timer runs per domain, of which the witness placed earlier / on the other CPU");
+        Assert.AreEqual(0xbfbe0000UL, io.Domains[0].LowestIova, "NVMe IOVAs held in the queues push allocations below the 0xc0000000 bridge window, as the kernel's did");
+    }
+
+    [TestMethod]
+    public void WithoutTheWitnessTheLazyTimerRunsAtItsExpiryOnTheArmingCpu()
+    {
+        // A what-if replay (not the capture's own platform) has no witness: the emulation alone.
+        var b = CaptureBundle.Load(TestPaths.RealBundle("dev-iommu-lazy"));
+        var r = new ReplayRun(new CheckOptions()).Run(b.TracePath, b.TracePath, b.Platform, b.Facts, captureOwn: false).Replay!;
+        Assert.AreEqual(2731L, r.Agreement.Iommu.Compared);
+        // The timer runs 8–12 ms (+10 ms slack) after arming, on the arming CPU: the kernel's did
+        // not always (6.6343 s: NVMe's first lazy reuse comes 16 ms after arming; 6.887 s: e1000e's
+        // range went to the other CPU), and every early difference changes later placements.
+        Assert.AreEqual(975L, r.Agreement.Iommu.Exact, "the witness is what places the timer runs");
     }
 
     [TestMethod]
@@ -126,6 +183,12 @@ public sealed class ReplayGoldenTests
         var strict = CaptureBundle.Load(TestPaths.RealBundle("dev-iommu-strict")).Platform;
         Assert.AreEqual(IommuDomainType.Dma, strict.Device("0000:00:02.0").IommuDomain);
         Assert.AreEqual(IommuDomainType.DmaFq, CaptureBundle.Load(TestPaths.RealBundle("dev-iommu-lazy")).Platform.Device("0000:00:02.0").IommuDomain);
+        CollectionAssert.AreEqual(new[] { new IommuRegion(0xfee00000, 0xfeefffff, "msi") }, strict.Device("0000:00:02.0").IommuReserved.ToArray());
+        CollectionAssert.AreEqual(new[] { new IommuRegion(0, 0xffffff, "direct-relaxable"), new IommuRegion(0xfee00000, 0xfeefffff, "msi") },
+            strict.Device("0000:00:1f.0").IommuReserved.ToArray(), "the ISA bridge's identity-mapped 16 MiB");
+        CollectionAssert.AreEqual(new ulong[] { 0xa0000, 0x80000000, 0xc0000000, 0x100000000 }, strict.Iommu.HostBridgeWindows.Select(w => w.Start).ToArray());
+        Assert.AreEqual((1UL << 39) - 1, strict.Iommu.ApertureEnd, "DMAR: Host address width 39");
+        Assert.AreEqual(10_000_000L, strict.Iommu.FlushTimerLateNs, "a TCG guest");
         Assert.IsFalse(CaptureBundle.Load(TestPaths.RealBundle("dev-direct")).Platform.Swiotlb.Active, "no SWIOTLB below 4 GiB without force");
     }
 

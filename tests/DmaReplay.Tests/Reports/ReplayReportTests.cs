@@ -37,7 +37,7 @@ public sealed class ReplayReportTests
         CollectionAssert.AreEqual(new[] { "tool", "inputs", "devices", "findings", "findingCounts", "agreement", "swiotlb", "platform" }, Keys(root));
 
         var agreement = root.GetProperty("agreement");
-        CollectionAssert.AreEqual(new[] { "direct", "swiotlb", "failures", "mismatchCount", "mismatches" }, Keys(agreement));
+        CollectionAssert.AreEqual(new[] { "direct", "swiotlb", "iommu", "failures", "mismatchCount", "mismatches" }, Keys(agreement));
         CollectionAssert.AreEqual(new[] { "compared", "exact" }, Keys(agreement.GetProperty("direct")));
         CollectionAssert.AreEqual(new[] { "compared", "exact" }, Keys(agreement.GetProperty("swiotlb")));
         CollectionAssert.AreEqual(new[] { "recorded", "predicted", "matched" }, Keys(agreement.GetProperty("failures")));
@@ -139,7 +139,7 @@ public sealed class ReplayReportTests
             "3.000000,62,60,62,,,",
         ];
         CollectionAssert.AreEqual(expected, File.ReadAllLines(Path.Combine(dir, "swiotlb-timeline.csv")));
-        CollectionAssert.AreEqual(new[] { "kind,compared,exact,recorded,predicted,matched", "direct,120,119,,,", "swiotlb,40,40,,,", "failures,,,2,3,2" },
+        CollectionAssert.AreEqual(new[] { "kind,compared,exact,recorded,predicted,matched", "direct,120,119,,,", "swiotlb,40,40,,,", "iommu,30,27,,,", "failures,,,2,3,2" },
             File.ReadAllLines(Path.Combine(dir, "agreement.csv")));
     }
 
@@ -155,6 +155,7 @@ public sealed class ReplayReportTests
         Assert.Contains("<td>&lt;b&gt;nvme&lt;/b&gt;</td>", html);
         Assert.Contains("qemu &lt;b&gt;what-if&lt;/b&gt;", html);
         Assert.Contains("<td>dma-direct</td><td class=\"num\">119</td><td class=\"num\">120</td><td>99.16%</td>", html);
+        Assert.Contains("<td>IOMMU (IOVA)</td><td class=\"num\">27</td><td class=\"num\">30</td><td>90.00%</td>", html);
         Assert.Contains("kernel: 131, differs", html);
         Assert.Contains("nslabs 256", html, "the pool's size is a reference line");
         Assert.Contains("stroke-dasharray=\"6 4\"><title>total</title>", html, "the total is dashed");
