@@ -1,3 +1,4 @@
+using DmaReplay.Engine.Direct;
 using DmaReplay.Engine.Iommu;
 using DmaReplay.Engine.Platform;
 using DmaReplay.Parsers.Model;
@@ -20,11 +21,17 @@ public sealed partial class ReplayEngine
     /// <summary>The kernel's address witnesses flush-queue timing only on the capture's own platform.</summary>
     private ulong Witness(ulong recorded) => IsCaptureOwn ? recorded : 0;
 
-    private void CompareIova(DmaEvent e, ulong recorded, ulong emulated, ulong phys, ulong size)
+    private void CompareIova(DmaEvent e, DeviceModel m, ulong recorded, ulong emulated, ulong phys, ulong size)
     {
         if (recorded == DmaAddress.MappingError || emulated == DmaAddress.MappingError)
         {
             CompareFailure(e, recorded, emulated, phys, size);
+            return;
+        }
+        if (recorded != emulated && phys != 0 && recorded == DmaDirect.PhysToDma(m, _platform, phys))
+        {
+            // A what-if put the device behind an IOMMU the capture did not have: no IOVA to compare with.
+            Mismatched(e, "emulation translated, kernel mapped directly", phys, size, recorded, emulated);
             return;
         }
         _iommuCompared++;
@@ -36,7 +43,7 @@ public sealed partial class ReplayEngine
     private void MapSingleIommu(DmaEvent e, DeviceModel m)
     {
         var r = _iommu.MapPage(m, e.PhysAddr, e.Size, e.Cpu, e.TimestampNs, Witness(e.DmaAddr));
-        CompareIova(e, e.DmaAddr, r.Dma, e.PhysAddr, e.Size);
+        CompareIova(e, m, e.DmaAddr, r.Dma, e.PhysAddr, e.Size);
         if (e.IsMappingError)
         {
             if (!r.Failed) _iommu.UnmapPage(m, r, e.Size, e.Direction, DmaAttrs.SkipCpuSync, e.Cpu, e.TimestampNs);
@@ -91,10 +98,12 @@ public sealed partial class ReplayEngine
             sg.BouncePhys[i] = maps[i].BouncePhys;
             sg.Recorded[i] = i < segs ? recorded[i] : DmaAddress.MappingError;
         }
-        for (int i = 0; i < Math.Min(count, segs); i++) CompareIova(e, recorded[i], maps[i].Dma, i < phys.Length ? phys[i] : 0, lens[i]);
-        if (count != segs)
+        for (int i = 0; i < Math.Min(count, segs); i++) CompareIova(e, m, recorded[i], maps[i].Dma, i < phys.Length ? phys[i] : 0, lens[i]);
+        bool kernelDirect = segs > 0 && !phys.IsEmpty && recorded[0] != maps[0].Dma && recorded[0] == DmaDirect.PhysToDma(m, _platform, phys[0]);
+        if (count != segs && !kernelDirect)
             Mismatched(e, $"iova segments ({segs} recorded, {count} emulated)", phys.IsEmpty ? 0 : phys[0], 0, (ulong)segs, (ulong)count);
         AddLiveSg(e.Device, sg);
+        _out.Ents = count; // dma-debug records the count the map returned: its unmap stops there (debug_dma_unmap_sg)
         _out.SetArray(SgArray.Dma, sg.Emulated.AsSpan(0, count));
         _out.SetArray(SgArray.Lengths, sg.Lengths.AsSpan(0, count));
     }
@@ -113,7 +122,7 @@ public sealed partial class ReplayEngine
         var m = Model(e.Device);
         if (!Translated(m)) return;
         ulong emulated = _iommu.Alloc(m, e.Size, e.Cpu, e.TimestampNs, Witness(e.DmaAddr));
-        CompareIova(e, e.DmaAddr, emulated, 0, e.Size);
+        CompareIova(e, m, e.DmaAddr, emulated, 0, e.Size);
         if (e.DmaAddr != DmaAddress.MappingError && emulated != DmaAddress.MappingError)
             AddLive(_coherent, e.Device, e.DmaAddr, emulated, e.Size, bounced: false);
         else if (emulated != DmaAddress.MappingError)

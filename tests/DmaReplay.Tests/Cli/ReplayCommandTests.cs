@@ -106,4 +106,28 @@ public sealed class ReplayCommandTests
         Assert.AreEqual(3, f.GetProperty("line").GetInt64());
         Assert.AreEqual("0x80000000", f.GetProperty("dmaAddr").GetString(), "the bounce address on the SEV guest's pool, not the capture's handle");
     }
+
+    [TestMethod]
+    public void WhatIfIommuMergesAnSgListAndItsUnmapIsClean()
+    {
+        // Six page-sized entries behind a strict IOMMU: iommu_dma_map_sg lays them into one 24 KiB
+        // IOVA segment, size-aligned to 8 pages below 4 GiB (alloc_iova_fast, 32-bit first): 0xffff8000.
+        // dma-debug then holds one entry and debug_dma_unmap_sg stops after it, so the unmap is clean.
+        var dir = NewDir();
+        var trace = Path.Combine(dir, "t.trace");
+        const string Phys = "0x75ec5000,0x203f000,0x765a7000,0x25033000,0x742af000,0xab29f000";
+        File.WriteAllText(trace,
+            TraceHarness.Line("dd", 308, 0, ".....", "2.824461", "dma_map_sg", $"0000:00:02.0 dir=FROM_DEVICE nents=6/6 ents=6/6 dma_addrs={{{Phys}}} sizes={{0x1000,0x1000,0x1000,0x1000,0x1000,0x1000}} phys_addrs={{{Phys}}} attrs=NO_WARN") + "\n" +
+            TraceHarness.Line("dd", 308, 0, "d.h1.", "2.824521", "dma_unmap_sg", $"0000:00:02.0 dir=FROM_DEVICE phys_addrs={{{Phys}}} attrs=") + "\n");
+        var json = Path.Combine(dir, "s.json");
+        var (code, stdout, err) = Run("replay", trace, "--platform", "x86-64-default", "--set", "device.0000:00:02.0.iommu=strict", "--json", json, "--fail-on", "info");
+        Assert.AreEqual(0, code, err + stdout);
+        using var doc = JsonDocument.Parse(File.ReadAllText(json));
+        Assert.AreEqual(0, doc.RootElement.GetProperty("findings").GetArrayLength());
+        var a = doc.RootElement.GetProperty("agreement");
+        Assert.AreEqual(0, a.GetProperty("iommu").GetProperty("compared").GetInt64(), "the capture mapped directly: no IOVA to compare");
+        var m = a.GetProperty("mismatches").EnumerateArray().Single();
+        Assert.AreEqual("emulation translated, kernel mapped directly", m.GetProperty("kind").GetString());
+        Assert.AreEqual("0xffff8000", m.GetProperty("predicted").GetString());
+    }
 }
