@@ -9,21 +9,28 @@ namespace DmaReplay.Engine.Iommu;
 /// range caches. All pfns are in granule units; a limit is inclusive unless named exclusive.
 /// </summary>
 /// <remarks>
-/// The kernel keeps the nodes in an rbtree and walks it with rb_prev/rb_next; a sorted list gives
-/// the same neighbours, so every search visits the same gaps and returns the same pfn. The retry
-/// pass starts at iova_find_limit() in the kernel; starting it at the lowest node reaching the
+/// The kernel keeps the nodes in an rbtree and walks it with rb_prev/rb_next; a doubly linked
+/// list in address order (plus a lookup by first pfn for frees) gives the same neighbours, so
+/// every search visits the same gaps and returns the same pfn, without a sorted array's O(n)
+/// insert. The retry pass starts at iova_find_limit() in the kernel; starting it at the lowest node reaching the
 /// limit is equivalent, since every node above the limit is walked through without effect.
 /// </remarks>
 public sealed class IovaDomain
 {
-    private sealed class Node(ulong lo, ulong hi, bool reserved)
+    /// <summary>A struct iova: the rb_prev/rb_next neighbours are the list links.</summary>
+    private sealed class Node
     {
-        public ulong Lo = lo, Hi = hi;
-        public readonly bool Reserved = reserved;
+        public ulong Lo, Hi;
+        public bool Reserved;
+        public Node? Prev, Next;
     }
 
     private const ulong Anchor = ulong.MaxValue; // IOVA_ANCHOR
-    private readonly List<Node> _nodes = [];
+    private readonly Node _anchor;
+    private Node _lowest;
+    /// <summary>Nodes by pfn_lo: dma-iommu frees a range by its first pfn, so private_find_iova is one lookup.</summary>
+    private readonly Dictionary<ulong, Node> _byLo = new();
+    private readonly Stack<Node> _spare = new();
     private Node _cached, _cached32;
     private ulong _max32AllocSize;
     private readonly IovaRcaches _rcaches;
@@ -36,9 +43,8 @@ public sealed class IovaDomain
         StartPfn = Math.Max(1, startPfn);
         Dma32BitPfn = 1UL << (32 - Shift);
         _max32AllocSize = Dma32BitPfn;
-        var anchor = new Node(Anchor, Anchor, true);
-        _nodes.Add(anchor);
-        _cached = _cached32 = anchor;
+        _anchor = new Node { Lo = Anchor, Hi = Anchor, Reserved = true };
+        _lowest = _cached = _cached32 = _anchor;
         _rcaches = new IovaRcaches(this, cpus, k, clock);
     }
 
@@ -59,38 +65,24 @@ public sealed class IovaDomain
     public long RcacheFlushes { get; private set; }
 
     /// <summary>The ranges in the tree, anchor excluded, in address order.</summary>
-    public IEnumerable<(ulong Lo, ulong Hi, bool Reserved)> Ranges =>
-        _nodes.Take(_nodes.Count - 1).Select(n => (n.Lo, n.Hi, n.Reserved));
+    public IEnumerable<(ulong Lo, ulong Hi, bool Reserved)> Ranges
+    {
+        get
+        {
+            for (var n = _lowest; n != _anchor; n = n.Next!) yield return (n.Lo, n.Hi, n.Reserved);
+        }
+    }
 
     public bool CachedIsAnchor => _cached.Lo == Anchor;
     public ulong CachedLo => _cached.Lo;
     public ulong Cached32Lo => _cached32.Lo;
 
-    private int IndexOf(Node n)
+    /// <summary>The node holding <paramref name="pfn"/> (private_find_iova), or null.</summary>
+    private Node? Find(ulong pfn)
     {
-        int i = LowerBound(n.Lo);
-        return i < _nodes.Count && ReferenceEquals(_nodes[i], n) ? i : throw new InvalidOperationException("IOVA node not in the tree");
-    }
-
-    /// <summary>First index whose Lo is ≥ <paramref name="lo"/>.</summary>
-    private int LowerBound(ulong lo)
-    {
-        int a = 0, b = _nodes.Count;
-        while (a < b)
-        {
-            int mid = (a + b) >> 1;
-            if (_nodes[mid].Lo < lo) a = mid + 1;
-            else b = mid;
-        }
-        return a;
-    }
-
-    /// <summary>The node holding <paramref name="pfn"/> (private_find_iova), or -1.</summary>
-    private int Find(ulong pfn)
-    {
-        int i = LowerBound(pfn);
-        if (i < _nodes.Count && _nodes[i].Lo == pfn) return i;
-        return i > 0 && _nodes[i - 1].Hi >= pfn ? i - 1 : -1;
+        if (_byLo.TryGetValue(pfn, out var n)) return n;
+        for (n = _anchor.Prev; n is not null && n.Lo > pfn; n = n.Prev) { } // a pfn inside a range: rare, so a walk
+        return n is not null && n.Hi >= pfn ? n : null;
     }
 
     /// <summary>fls_long(x): 1-based index of the highest set bit, 0 for 0.</summary>
@@ -113,18 +105,18 @@ public sealed class IovaDomain
             ulong high = limitPfn, low = StartPfn, newPfn;
             if (limitPfn <= Dma32BitPfn && size >= _max32AllocSize) return 0;
 
-            int curr = IndexOf(limitPfn <= Dma32BitPfn ? _cached32 : _cached);
-            ulong retryPfn = _nodes[curr].Hi;
-            int prev;
+            Node? curr = limitPfn <= Dma32BitPfn ? _cached32 : _cached;
+            ulong retryPfn = curr.Hi;
+            Node prev;
             while (true)
             {
                 do
                 {
-                    high = Math.Min(high, _nodes[curr].Lo);
+                    high = Math.Min(high, curr.Lo);
                     newPfn = (high - size) & alignMask;
                     prev = curr;
-                    curr--;
-                } while (curr >= 0 && newPfn <= _nodes[curr].Hi && newPfn >= low);
+                    curr = curr.Prev;
+                } while (curr is not null && newPfn <= curr.Hi && newPfn >= low);
 
                 if (high >= size && newPfn >= low) break;
                 if (low == StartPfn && retryPfn < limitPfn)
@@ -138,8 +130,7 @@ public sealed class IovaDomain
                 return 0;
             }
 
-            var node = new Node(newPfn, newPfn + size - 1, false);
-            _nodes.Insert(prev, node); // below the last node walked, above the one that stopped the walk
+            var node = InsertBefore(prev, newPfn, newPfn + size - 1, reserved: false); // below the last node walked
             PagesInTree += size;
             if (node.Hi < Dma32BitPfn) _cached32 = node; // __cached_rbnode_insert_update
             else _cached = node;
@@ -147,17 +138,27 @@ public sealed class IovaDomain
         }
     }
 
-    /// <summary>iova_find_limit's role: where the retry walk starts (the lowest node reaching the limit).</summary>
-    private int FindLimit(ulong limitPfn)
+    /// <summary>iova_find_limit's role: where the retry walk starts (the lowest node reaching the limit; only reserved ranges and the anchor lie above it).</summary>
+    private Node FindLimit(ulong limitPfn)
     {
-        int a = 0, b = _nodes.Count - 1; // the anchor always qualifies
-        while (a < b)
-        {
-            int mid = (a + b) >> 1;
-            if (_nodes[mid].Hi < limitPfn) a = mid + 1;
-            else b = mid;
-        }
-        return a;
+        var n = _anchor;
+        while (n.Prev is { } p && p.Hi >= limitPfn) n = p;
+        return n;
+    }
+
+    private Node InsertBefore(Node next, ulong lo, ulong hi, bool reserved)
+    {
+        var n = _spare.Count > 0 ? _spare.Pop() : new Node();
+        n.Lo = lo;
+        n.Hi = hi;
+        n.Reserved = reserved;
+        n.Next = next;
+        n.Prev = next.Prev;
+        if (next.Prev is { } p) p.Next = n;
+        else _lowest = n;
+        next.Prev = n;
+        _byLo[lo] = n;
+        return n;
     }
 
     /// <summary>alloc_iova: <paramref name="limitPfn"/> inclusive. Returns pfn_lo or 0.</summary>
@@ -172,22 +173,26 @@ public sealed class IovaDomain
     /// <summary>free_iova: removes the range holding <paramref name="pfn"/>; false when none does.</summary>
     public bool FreeIova(ulong pfn)
     {
-        int i = Find(pfn);
-        if (i < 0 || _nodes[i].Lo == Anchor) return false;
-        Remove(i);
+        var n = Find(pfn);
+        if (n is null || n == _anchor) return false;
+        Remove(n);
         return true;
     }
 
     /// <summary>remove_iova with __cached_rbnode_delete_update.</summary>
-    private void Remove(int i)
+    private void Remove(Node free)
     {
-        var free = _nodes[i];
-        var next = _nodes[i + 1]; // rb_next: the anchor at worst
-        if (ReferenceEquals(free, _cached32) || (free.Hi < Dma32BitPfn && free.Lo >= _cached32.Lo)) _cached32 = next;
+        var next = free.Next!; // rb_next: the anchor at worst
+        if (free == _cached32 || (free.Hi < Dma32BitPfn && free.Lo >= _cached32.Lo)) _cached32 = next;
         if (free.Lo < Dma32BitPfn) _max32AllocSize = Dma32BitPfn;
         if (free.Lo >= _cached.Lo) _cached = next;
-        _nodes.RemoveAt(i);
+        next.Prev = free.Prev;
+        if (free.Prev is { } p) p.Next = next;
+        else _lowest = next;
+        _byLo.Remove(free.Lo);
         if (!free.Reserved) PagesInTree -= free.Hi - free.Lo + 1;
+        free.Prev = free.Next = null;
+        _spare.Push(free);
     }
 
     /// <summary>
@@ -198,12 +203,16 @@ public sealed class IovaDomain
     {
         if (hi < lo) return;
         bool overlap = false;
-        for (int i = 0; i < _nodes.Count; i++)
+        for (var n = _lowest; ; n = n.Next!)
         {
-            var n = _nodes[i];
             if (lo <= n.Hi && hi >= n.Lo)
             {
-                if (lo < n.Lo) n.Lo = lo; // __adjust_overlap_range
+                if (lo < n.Lo) // __adjust_overlap_range
+                {
+                    _byLo.Remove(n.Lo);
+                    n.Lo = lo;
+                    _byLo[lo] = n;
+                }
                 if (hi > n.Hi) lo = n.Hi + 1;
                 if (lo >= n.Lo && hi <= n.Hi) return;
                 overlap = true;
@@ -212,8 +221,11 @@ public sealed class IovaDomain
             {
                 break;
             }
+            if (n == _anchor) break;
         }
-        _nodes.Insert(LowerBound(lo), new Node(lo, hi, true));
+        var at = _lowest;
+        while (at.Lo < lo) at = at.Next!;
+        InsertBefore(at, lo, hi, reserved: true);
     }
 
     /// <summary>
