@@ -38,6 +38,7 @@ public sealed class DmaIommu(PlatformModel platform, SwiotlbMem? swiotlb)
             _domains[key] = domain;
         }
         var dev = new IommuDevice(m, m.Bus == "pci" && !platform.Iommu.ForceDac);
+        domain.Devices.Add(m.Name);
         return _devices[m.Name] = (dev, domain);
     }
 

@@ -33,6 +33,8 @@ public sealed class IommuDmaDomain
     }
 
     public string Name { get; }
+    /// <summary>The devices attached so far (iommu_attach_device), in attach order.</summary>
+    public List<string> Devices { get; } = [];
     public JiffyClock Clock { get; }
     public IovaDomain Iovad { get; }
     /// <summary>The flush queue of a DMA-FQ (lazy) domain; null in strict mode.</summary>

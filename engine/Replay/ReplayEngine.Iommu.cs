@@ -141,7 +141,10 @@ public sealed partial class ReplayEngine
             d.Name, d.Fq is null ? "strict" : "lazy", d.Allocations, d.Iovad.RcacheHits, d.Allocations - d.Iovad.RcacheHits,
             d.AllocationFailures, d.Iovad.RcacheFlushes, d.PeakLivePages * d.Iovad.Granule, d.PeakTreePages * d.Iovad.Granule,
             d.LowestIova == ulong.MaxValue ? null : d.LowestIova, d.LivePages * d.Iovad.Granule,
-            d.Fq?.TimerFlushes ?? 0, d.Fq?.FullFlushes ?? 0, d.Fq?.WitnessedFlushes ?? 0, d.Fq?.MigratedFlushes ?? 0, d.Iovad.Rcaches.DepotPushes, d.Iovad.Rcaches.DepotTrims)).ToList();
+            d.Fq?.TimerFlushes ?? 0, d.Fq?.FullFlushes ?? 0, d.Fq?.WitnessedFlushes ?? 0, d.Fq?.MigratedFlushes ?? 0, d.Iovad.Rcaches.DepotPushes, d.Iovad.Rcaches.DepotTrims)
+        {
+            Devices = d.Devices.Order(StringComparer.Ordinal).ToList(),
+        }).ToList();
         return new IommuReport(_platform.Iommu.Granule, _iommu.DacFallbacks, _iommu.Bounces, domains);
     }
 }
