@@ -74,7 +74,7 @@ public sealed partial class ReplayEngine
         ulong g = _iommu.DomainOf(m).GranuleMask;
         for (int i = 0; i < n; i++) input[i] = unmerged ? phys[i] : recorded[i] & g; // a merged segment: its offset is all that counts
         Span<IommuMapping> maps = n <= 128 ? stackalloc IommuMapping[n] : new IommuMapping[n];
-        int count = _iommu.MapSg(m, input, lens[..n], maps, sg.Lengths, e.Cpu, e.TimestampNs, recorded.IsEmpty ? 0 : Witness(recorded[0]));
+        int count = _iommu.MapSg(m, input, lens[..n], maps, sg.Lengths, e.Cpu, e.TimestampNs, recorded.IsEmpty ? 0 : Witness(recorded[0]), physKnown: unmerged);
         if (count < 0)
         {
             _failPredicted++;

@@ -78,6 +78,11 @@ public sealed partial class ReplayEngine : ITraceEventHandler
         }
         _iommu = new DmaIommu(platform, _swiotlb);
         _order = new IommuEventOrder(Process);
+        if (platformIsCaptureOwn)
+        {
+            var witness = new PageTableWitness(this);
+            _iommu.PageTableFor = _ => witness;
+        }
     }
 
     private readonly IommuEventOrder _order;
@@ -162,6 +167,7 @@ public sealed partial class ReplayEngine : ITraceEventHandler
         _out.CopyFrom(e);
         _lastNs = Math.Max(_lastNs, e.TimestampNs);
         if (PendingAny && e.Kind != DmaEventKind.SwiotlbBounced && !e.Kind.IsMapOrAlloc()) FlushOrphans(e);
+        if (IsCaptureOwn) PageTableTrack(e);
         switch (e.Kind)
         {
             case DmaEventKind.SwiotlbBounced:
@@ -192,7 +198,27 @@ public sealed partial class ReplayEngine : ITraceEventHandler
                 FreeIommu(e);
                 break;
         }
+        _ptEvent = null;
         _downstream?.OnEvent(_out);
+    }
+
+    /// <summary>The page-table witness: recorded iommu updates are queued, a DMA API call opens its context's turn.</summary>
+    private void PageTableTrack(DmaEvent e)
+    {
+        switch (e.Kind)
+        {
+            case DmaEventKind.IommuMap or DmaEventKind.IommuUnmap:
+                PageTableRecorded(e);
+                break;
+            case DmaEventKind.DmaUnmapPage or DmaEventKind.DmaUnmapPhys or DmaEventKind.DmaUnmapResource or DmaEventKind.DmaUnmapSg or DmaEventKind.DmaFree:
+                PageTableBegin(e, maps: false);
+                _ptEvent = e;
+                break;
+            case var k when IommuEventOrder.MapsIova(k):
+                PageTableBegin(e, maps: true);
+                _ptEvent = e;
+                break;
+        }
     }
 
     private void Start(long originNs)
