@@ -133,6 +133,13 @@ public sealed partial class ReplayEngine
         Recycle(lm);
     }
 
+    private IommuHardwareReport Hardware(Iommu.Hardware.IommuHardware.Domain hw)
+    {
+        var g = _hardware.Geometry;
+        return new IommuHardwareReport(g.Name, g.Entries, g.Ways, hw.Lookups, hw.Hits, hw.Misses, hw.PageWalks, hw.WalkLevelsRead,
+            hw.Invalidations, hw.InvalidatedPages, hw.PageTable.PeakPages, hw.PageTable.Pages, hw.PageTable.LargeMaps);
+    }
+
     private IommuReport? IommuSummary()
     {
         _iommu.Advance(_lastNs);
@@ -144,6 +151,7 @@ public sealed partial class ReplayEngine
             d.Fq?.TimerFlushes ?? 0, d.Fq?.FullFlushes ?? 0, d.Fq?.WitnessedFlushes ?? 0, d.Fq?.MigratedFlushes ?? 0, d.Iovad.Rcaches.DepotPushes, d.Iovad.Rcaches.DepotTrims)
         {
             Devices = d.Devices.Order(StringComparer.Ordinal).ToList(),
+            Hardware = _hardwareDomains.TryGetValue(d, out var hw) ? Hardware(hw) : null,
         }).ToList();
         return new IommuReport(_platform.Iommu.Granule, _iommu.DacFallbacks, _iommu.Bounces, domains);
     }

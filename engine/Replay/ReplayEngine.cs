@@ -1,5 +1,6 @@
 using DmaReplay.Engine.Direct;
 using DmaReplay.Engine.Iommu;
+using DmaReplay.Engine.Iommu.Hardware;
 using DmaReplay.Engine.Platform;
 using DmaReplay.Engine.Summary;
 using DmaReplay.Engine.Swiotlb;
@@ -78,14 +79,20 @@ public sealed partial class ReplayEngine : ITraceEventHandler
         }
         _iommu = new DmaIommu(platform, _swiotlb);
         _order = new IommuEventOrder(Process);
-        if (platformIsCaptureOwn)
+        var iotlb = platform.Iommu.Iotlb;
+        _hardware = new IommuHardware(iotlb);
+        var witness = platformIsCaptureOwn ? new PageTableWitness(this) : null;
+        _iommu.PageTableFor = d =>
         {
-            var witness = new PageTableWitness(this);
-            _iommu.PageTableFor = _ => witness;
-        }
+            var hw = _hardware.Attach();
+            _hardwareDomains[d] = hw;
+            return witness is null ? hw : new PageTableObservers(witness, hw);
+        };
     }
 
     private readonly IommuEventOrder _order;
+    private readonly IommuHardware _hardware;
+    private readonly Dictionary<IommuDmaDomain, IommuHardware.Domain> _hardwareDomains = new();
 
     public bool IsCaptureOwn { get; }
 
