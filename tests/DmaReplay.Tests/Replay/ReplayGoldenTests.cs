@@ -205,6 +205,8 @@ public sealed class ReplayGoldenTests
         CollectionAssert.AreEqual(new[] { (20L, 7L, 0L), (32L, 3L, 12L), (20L, 0L, 7L) },
             io.Domains.Select(d => (d.TimerFlushes, d.WitnessedFlushes, d.MigratedFlushes)).ToArray(),
             "timer runs per domain, of which the witness placed earlier / on the other CPU");
+        Assert.IsTrue(io.Domains.All(d => d.Hardware!.Invalidations == d.TimerFlushes + d.FullQueueFlushes),
+            "lazy: one domain-selective IOTLB invalidation per flush-queue flush");
         Assert.AreEqual(0xbfbe0000UL, io.Domains[0].LowestIova, "NVMe IOVAs held in the queues push allocations below the 0xc0000000 bridge window, as the kernel's did");
     }
 
