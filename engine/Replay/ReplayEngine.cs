@@ -84,7 +84,7 @@ public sealed partial class ReplayEngine : ITraceEventHandler
         var witness = platformIsCaptureOwn ? new PageTableWitness(this) : null;
         _iommu.PageTableFor = d =>
         {
-            var hw = _hardware.Attach();
+            var hw = _hardware.Attach(IoPageTable.LevelsFor(platform.Iommu.ApertureEnd));
             _hardwareDomains[d] = hw;
             return witness is null ? hw : new PageTableObservers(witness, hw);
         };

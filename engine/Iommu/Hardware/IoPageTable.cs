@@ -1,7 +1,7 @@
 namespace DmaReplay.Engine.Iommu.Hardware;
 
 /// <summary>
-/// A 4-level x86 VT-d style IO page table (drivers/iommu/intel/iommu.c: pfn_to_dma_pte,
+/// An x86 VT-d style IO page table, 4 levels by default (drivers/iommu/intel/iommu.c: pfn_to_dma_pte,
 /// dma_pte_clear_level): 4 KiB table pages of 512 entries, 4 KiB leaves at level 1 and 2 MiB
 /// superpages at level 2 when the IOVA and the paddr are 2 MiB aligned and 2 MiB remain
 /// (hardware_largepage_caps). Only the table pages are kept (per level, by the IOVA bits above
@@ -11,15 +11,30 @@ namespace DmaReplay.Engine.Iommu.Hardware;
 /// </summary>
 public sealed class IoPageTable
 {
-    public const int Levels = 4;
     public const int PageShift = 12, LargeShift = 21, LevelBits = 9;
+
+    /// <summary>
+    /// The levels a domain's table has for an address width: agaw_to_level(width_to_agaw(width))
+    /// of drivers/iommu/intel/iommu.h — 39 bits: 3, 48: 4, 57: 5 (VT-d has no fewer than 3).
+    /// </summary>
+    public static int LevelsFor(ulong apertureEnd)
+    {
+        int bits = 64 - System.Numerics.BitOperations.LeadingZeroCount(apertureEnd);
+        return Math.Clamp((bits - PageShift + LevelBits - 1) / LevelBits, 3, 5);
+    }
+
+    public int Levels { get; }
 
     /// <summary>Present entries per table page, key (level, iova >> shift of the span it maps).</summary>
     private readonly Dictionary<(int Level, ulong Index), int> _tables = new();
     /// <summary>2 MiB leaves by IOVA >> 21.</summary>
     private readonly HashSet<ulong> _large = [];
 
-    public IoPageTable() => _tables[(Levels, 0)] = 0;
+    public IoPageTable(int levels = 4)
+    {
+        Levels = levels;
+        _tables[(Levels, 0)] = 0;
+    }
 
     /// <summary>Table pages allocated now (the root included): the page-table memory in 4 KiB pages.</summary>
     public long Pages => _tables.Count;
@@ -31,7 +46,7 @@ public sealed class IoPageTable
     /// <summary>Whether the page at <paramref name="iova"/> is mapped by a 2 MiB leaf.</summary>
     public bool IsLarge(ulong iova) => _large.Contains(iova >> LargeShift);
 
-    /// <summary>Walk depth to the leaf: 4 table reads for a 4 KiB page, 3 for a 2 MiB one.</summary>
+    /// <summary>Walk depth to the leaf: a table read per level for a 4 KiB page, one fewer for a 2 MiB one.</summary>
     public int WalkLevels(ulong iova) => IsLarge(iova) ? Levels - 1 : Levels;
 
     /// <summary>intel_iommu_map → __domain_mapping: the leaves of [iova, iova + size), large where alignment allows.</summary>

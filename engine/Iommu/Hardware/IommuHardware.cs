@@ -4,8 +4,8 @@ namespace DmaReplay.Engine.Iommu.Hardware;
 /// The hardware behind dma-iommu: one IOTLB shared by the IOMMU's domains and one IO page table
 /// per domain, fed the page-table updates dma-iommu makes (<see cref="IIommuPageTable"/>).
 /// Device access model: every page of a mapping is accessed once while it is mapped, at map time
-/// (an IOTLB lookup per 4 KiB page; a miss walks the page table, 4 levels for a 4 KiB leaf, 3 for
-/// a 2 MiB one, no paging-structure caches). Invalidation: strict domains invalidate each
+/// (an IOTLB lookup per 4 KiB page; a miss walks the page table, every level for a 4 KiB leaf, one
+/// fewer for a 2 MiB one, no paging-structure caches). Invalidation: strict domains invalidate each
 /// unmapped page after iommu_unmap (iommu_iotlb_sync → page-selective invalidation); lazy
 /// domains invalidate the whole domain at each flush-queue flush (fq_flush_iotlb →
 /// iommu_flush_iotlb_all → domain-selective invalidation).
@@ -19,12 +19,12 @@ public sealed class IommuHardware(IotlbGeometry geometry)
     public Iotlb Iotlb => _iotlb;
 
     /// <summary>The model of one domain (its DID, page table and counters).</summary>
-    public Domain Attach() => new(this, _nextDid++);
+    public Domain Attach(int levels = 4) => new(this, _nextDid++, levels);
 
-    public sealed class Domain(IommuHardware hw, int did) : IIommuPageTable
+    public sealed class Domain(IommuHardware hw, int did, int levels) : IIommuPageTable
     {
         public int Did => did;
-        public IoPageTable PageTable { get; } = new();
+        public IoPageTable PageTable { get; } = new(levels);
         public long Lookups { get; private set; }
         public long Hits { get; private set; }
         public long Misses => Lookups - Hits;

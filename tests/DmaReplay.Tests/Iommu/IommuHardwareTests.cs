@@ -73,6 +73,19 @@ public sealed class IommuHardwareTests
     }
 
     [TestMethod]
+    public void Table_levels_follow_the_address_width()
+    {
+        Assert.AreEqual(3, IoPageTable.LevelsFor((1UL << 39) - 1));
+        Assert.AreEqual(4, IoPageTable.LevelsFor((1UL << 48) - 1));
+        Assert.AreEqual(5, IoPageTable.LevelsFor((1UL << 57) - 1));
+        Assert.AreEqual(3, IoPageTable.LevelsFor(uint.MaxValue), "VT-d has no 2-level table");
+        var pt = new IoPageTable(3);
+        pt.Map(0x1000, 0x7000, 0x1000);
+        Assert.AreEqual(3L, pt.Pages);
+        Assert.AreEqual(3, pt.WalkLevels(0x1000));
+    }
+
+    [TestMethod]
     public void Hardware_counts_lookups_walks_and_invalidations()
     {
         var hw = new IommuHardware(FourByTwo);
