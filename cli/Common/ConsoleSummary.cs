@@ -42,6 +42,9 @@ internal static class ConsoleSummary
             $"agreement: direct {a.Direct.Exact:N0}/{a.Direct.Compared:N0} exact, swiotlb {a.Swiotlb.Exact:N0}/{a.Swiotlb.Compared:N0} exact, " +
             $"iommu {a.Iommu.Exact:N0}/{a.Iommu.Compared:N0} exact, " +
             $"failures recorded {a.Failures.Recorded:N0} predicted {a.Failures.Predicted:N0} matched {a.Failures.Matched:N0}, mismatches {a.MismatchCount:N0}"));
+        if (a.IommuPageTable is { } pt)
+            stdout.WriteLine(string.Create(ci, $"iommu page table: {pt.Exact:N0}/{pt.Compared:N0} updates exact") +
+                string.Concat(pt.NotCompared.Where(kv => kv.Value > 0).Select(kv => string.Create(ci, $", {kv.Value:N0} not compared ({kv.Key})"))));
         foreach (var m in a.Mismatches.Take(DiagnosticsShown))
             stdout.WriteLine(string.Create(ci, $"  {m.Input}:{m.Line}: {m.Kind} on {m.Device}: phys 0x{m.Phys:x} size {m.Size}, kernel 0x{m.Recorded:x}, emulated 0x{m.Predicted:x}"));
         if (r.Swiotlb is { } s)
@@ -61,6 +64,11 @@ internal static class ConsoleSummary
                 stdout.WriteLine(string.Create(ci,
                     $"iommu {d.Domain} ({d.Mode}): {d.Allocations:N0} IOVA allocations ({d.RcacheHits:N0} from the range cache, {d.TreeAllocations:N0} from the tree), " +
                     $"peak {d.PeakMappedBytes:N0} bytes mapped, {d.PeakTreeBytes:N0} held, lowest 0x{d.LowestIova ?? 0:x}") + flushes);
+                if (d.Hardware is { } h)
+                    stdout.WriteLine(string.Create(ci,
+                        $"  {h.Iotlb} IOTLB ({h.IotlbEntries:N0} entries, {h.IotlbWays}-way): {h.Lookups:N0} lookups, {h.Hits:N0} hits, {h.Misses:N0} misses, " +
+                        $"{h.PageWalks:N0} walks reading {h.WalkLevelsRead:N0} levels; {h.Invalidations:N0} invalidations ({h.InvalidatedPages:N0} pages); " +
+                        $"page table peak {h.PageTablePagesPeak:N0} pages, {h.LargePageMaps:N0} 2 MiB maps"));
             }
         }
     }

@@ -25,6 +25,8 @@ public sealed class DmaIommu(PlatformModel platform, SwiotlbMem? swiotlb)
     private readonly Dictionary<string, (IommuDevice Dev, IommuDmaDomain Domain)> _devices = new();
 
     public IReadOnlyCollection<IommuDmaDomain> Domains => _domains.Values;
+    /// <summary>Makes the observer of a new domain's page-table updates; null for none.</summary>
+    public Func<IommuDmaDomain, IIommuPageTable?>? PageTableFor { get; set; }
     public long Bounces { get; private set; }
 
     private (IommuDevice Dev, IommuDmaDomain Domain) Attach(DeviceModel m)
@@ -35,9 +37,11 @@ public sealed class DmaIommu(PlatformModel platform, SwiotlbMem? swiotlb)
         {
             domain = new IommuDmaDomain(key, platform.Iommu, platform.Cpus, m.IommuDomain == IommuDomainType.DmaFq, platform.Kernel);
             domain.Reserve(m); // only the first device's init reserves: a set-up domain is left as it is
+            domain.PageTable = PageTableFor?.Invoke(domain);
             _domains[key] = domain;
         }
         var dev = new IommuDevice(m, m.Bus == "pci" && !platform.Iommu.ForceDac);
+        domain.Devices.Add(m.Name);
         return _devices[m.Name] = (dev, domain);
     }
 
@@ -104,7 +108,7 @@ public sealed class DmaIommu(PlatformModel platform, SwiotlbMem? swiotlb)
     /// (and per-entry mappings for the bounce path) and returns their count, or −1 on failure.
     /// </summary>
     public int MapSg(DeviceModel m, ReadOnlySpan<ulong> phys, ReadOnlySpan<ulong> lengths, Span<IommuMapping> output,
-        Span<ulong> outLengths, int cpu, long ns, ulong witness = 0)
+        Span<ulong> outLengths, int cpu, long ns, ulong witness = 0, bool physKnown = true)
     {
         var domain = At(m, ns, out var dev);
         int n = Math.Min(phys.Length, lengths.Length);
@@ -141,8 +145,38 @@ public sealed class DmaIommu(PlatformModel platform, SwiotlbMem? swiotlb)
         {
             iova = domain.AllocIova(iovaLen, m.DmaMask, dev, cpu, Witness(domain, witness));
             if (iova == 0) return -1;
+            MapSgPages(domain, phys[..n], padded[..n], iova, iovaLen, physKnown);
         }
         return FinaliseSg(m, phys[..n], lengths[..n], padded, iova, g, output, outLengths);
+    }
+
+    /// <summary>
+    /// iommu_map_sg: the entries (granule aligned, padded) are mapped in runs of physically
+    /// contiguous ones, one iommu_map per run. Without the entries' pages (merged segments) the
+    /// range is one update of unknown paddr.
+    /// </summary>
+    private static void MapSgPages(IommuDmaDomain domain, ReadOnlySpan<ulong> phys, ReadOnlySpan<ulong> padded, ulong iova, ulong iovaLen, bool physKnown)
+    {
+        if (domain.PageTable is not { } pt) return;
+        if (!physKnown)
+        {
+            pt.Map(domain, iova, IIommuPageTable.UnknownPaddr, iovaLen);
+            return;
+        }
+        ulong g = domain.GranuleMask, mapped = 0, start = 0, len = 0;
+        for (int i = 0; i < phys.Length; i++)
+        {
+            ulong s = phys[i] & ~g;
+            if (len != 0 && s != start + len)
+            {
+                pt.Map(domain, iova + mapped, start, len);
+                mapped += len;
+                len = 0;
+            }
+            if (len != 0) len += padded[i];
+            else (start, len) = (s, padded[i]);
+        }
+        if (len != 0) pt.Map(domain, iova + mapped, start, len);
     }
 
     /// <summary>__finalise_sg: max_len and cur_len are unsigned int in the kernel.</summary>
@@ -196,8 +230,11 @@ public sealed class DmaIommu(PlatformModel platform, SwiotlbMem? swiotlb)
     {
         var domain = At(m, ns, out var dev);
         ulong page = platform.Kernel.PageSize - 1;
-        ulong iova = domain.AllocIova(domain.IovaAlign((size + page) & ~page), m.CoherentMask, dev, cpu, Witness(domain, witness));
-        return iova == 0 ? DmaAddress.MappingError : iova;
+        ulong len = domain.IovaAlign((size + page) & ~page);
+        ulong iova = domain.AllocIova(len, m.CoherentMask, dev, cpu, Witness(domain, witness));
+        if (iova == 0) return DmaAddress.MappingError;
+        domain.PageTable?.Map(domain, iova, IIommuPageTable.UnknownPaddr, len); // iommu_dma_alloc_remap: pages the trace does not give
+        return iova;
     }
 
     /// <summary>iommu_dma_free: __iommu_dma_unmap of the allocation.</summary>

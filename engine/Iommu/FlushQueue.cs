@@ -70,6 +70,8 @@ public sealed class FlushQueue
     /// <summary>How long after its expiry tick the timer runs when nothing witnessed it earlier (late ticks).</summary>
     public long LateNs { get; init; }
     public long FullFlushes { get; private set; }
+    /// <summary>Called at each fq_flush_iotlb (the domain-wide IOTLB flush), for the hardware model.</summary>
+    public Action? OnFlush { get; init; }
     public int Queued => _rings.Sum(r => r.Count);
 
     private Ring RingOf(int cpu) => _rings[(uint)cpu % (uint)_rings.Length];
@@ -134,6 +136,7 @@ public sealed class FlushQueue
     private void FlushIotlb()
     {
         _startCnt++;
+        OnFlush?.Invoke();
         _finishCnt++;
     }
 

@@ -29,10 +29,14 @@ public sealed class IommuDmaDomain
         Clock = new JiffyClock(k.Hz, cfg.TickPhaseNs);
         int shift = System.Numerics.BitOperations.TrailingZeroCount(cfg.Granule);
         Iovad = new IovaDomain(cfg.Granule, Math.Max(1, cfg.ApertureStart >> shift), cpus, k, Clock);
-        if (flushQueue) Fq = new FlushQueue(Iovad, cpus, cfg.SingleFlushQueue, k, Clock) { LateNs = cfg.FlushTimerLateNs };
+        if (flushQueue) Fq = new FlushQueue(Iovad, cpus, cfg.SingleFlushQueue, k, Clock) { LateNs = cfg.FlushTimerLateNs, OnFlush = () => PageTable?.FlushAll(this) };
     }
 
     public string Name { get; }
+    /// <summary>Who sees the IO page-table updates (the witness check, the hardware model); null for none.</summary>
+    public IIommuPageTable? PageTable { get; set; }
+    /// <summary>The devices attached so far (iommu_attach_device), in attach order.</summary>
+    public List<string> Devices { get; } = [];
     public JiffyClock Clock { get; }
     public IovaDomain Iovad { get; }
     /// <summary>The flush queue of a DMA-FQ (lazy) domain; null in strict mode.</summary>
@@ -125,15 +129,19 @@ public sealed class IommuDmaDomain
     {
         ulong off = phys & GranuleMask;
         if (dev.Model.MinAlignMask > GranuleMask) return DmaAddress.MappingError; // "Unsupported alignment constraint"
-        ulong iova = AllocIova(IovaAlign(size + off), dmaMask, dev, cpu, witness);
-        return iova == 0 ? DmaAddress.MappingError : iova + off;
+        ulong len = IovaAlign(size + off);
+        ulong iova = AllocIova(len, dmaMask, dev, cpu, witness);
+        if (iova == 0) return DmaAddress.MappingError;
+        PageTable?.Map(this, iova, phys - off, len); // iommu_map
+        return iova + off;
     }
 
     /// <summary>__iommu_dma_unmap: the whole granules the mapping covered.</summary>
     public void Unmap(ulong dma, ulong size, int cpu)
     {
-        ulong off = dma & GranuleMask;
-        FreeIova(dma - off, IovaAlign(size + off), cpu, immediate: false);
+        ulong off = dma & GranuleMask, len = IovaAlign(size + off);
+        PageTable?.Unmap(this, dma - off, len, strict: Fq is null); // iommu_unmap_fast, then iommu_iotlb_sync unless queued
+        FreeIova(dma - off, len, cpu, immediate: false);
     }
 
     /// <summary>

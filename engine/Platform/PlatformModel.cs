@@ -117,6 +117,8 @@ public sealed record IommuConfig
     /// kernel's IOVAs witness an earlier run.
     /// </summary>
     public long FlushTimerLateNs { get; init; }
+    /// <summary>The IOTLB of the hardware model (iommu.iotlb, iommu.iotlb.entries, iommu.iotlb.ways); it changes no address.</summary>
+    public DmaReplay.Engine.Iommu.Hardware.IotlbGeometry Iotlb { get; init; } = DmaReplay.Engine.Iommu.Hardware.IotlbGeometry.Vtd1024;
 }
 
 /// <summary>The SWIOTLB configuration (kernel/dma/swiotlb.c io_tlb_mem / io_tlb_pool).</summary>

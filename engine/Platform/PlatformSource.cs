@@ -32,7 +32,7 @@ public static class PlatformSource
         {
             throw new FormatException($"--platform: '{platformArg}' is neither a preset ({PlatformPresets.Names}) nor a file");
         }
-        bool own = bundle is not null && platformArg is null && settings.Count == 0;
+        bool own = bundle is not null && platformArg is null && settings.All(PlatformSettings.IsHardwareOnly);
         if (settings.Count > 0) platform = PlatformSettings.Apply(platform, settings);
         return (platform, bundle?.Facts, own);
     }

@@ -23,14 +23,14 @@ internal sealed class IommuEventOrder(Action<DmaEvent> process)
     /// <summary>A hold no map closes within this long (an iommu_map of no DMA API call, e.g. the ISA bridge's identity map) is let go.</summary>
     private const long StaleNs = 50_000_000;
 
-    private static (int, int, int) Context(DmaEvent e)
+    internal static (int Cpu, int Pid, int Level) Context(DmaEvent e)
     {
         var f = e.Flags;
         int level = (f & TraceContextFlags.Nmi) != 0 ? 3 : (f & TraceContextFlags.HardIrq) != 0 ? 2 : (f & TraceContextFlags.SoftIrq) != 0 ? 1 : 0;
         return (e.Cpu, e.Pid, level);
     }
 
-    private static bool MapsIova(DmaEventKind k) =>
+    internal static bool MapsIova(DmaEventKind k) =>
         k is DmaEventKind.DmaMapPage or DmaEventKind.DmaMapPhys or DmaEventKind.DmaMapResource or DmaEventKind.DmaMapSg or DmaEventKind.DmaAlloc;
 
     public void OnEvent(DmaEvent e)

@@ -81,7 +81,7 @@ public sealed partial class ReplayEngine
         ulong g = _iommu.DomainOf(m).GranuleMask;
         for (int i = 0; i < n; i++) input[i] = unmerged ? phys[i] : recorded[i] & g; // a merged segment: its offset is all that counts
         Span<IommuMapping> maps = n <= 128 ? stackalloc IommuMapping[n] : new IommuMapping[n];
-        int count = _iommu.MapSg(m, input, lens[..n], maps, sg.Lengths, e.Cpu, e.TimestampNs, recorded.IsEmpty ? 0 : Witness(recorded[0]));
+        int count = _iommu.MapSg(m, input, lens[..n], maps, sg.Lengths, e.Cpu, e.TimestampNs, recorded.IsEmpty ? 0 : Witness(recorded[0]), physKnown: unmerged);
         if (count < 0)
         {
             _failPredicted++;
@@ -142,6 +142,13 @@ public sealed partial class ReplayEngine
         Recycle(lm);
     }
 
+    private IommuHardwareReport Hardware(Iommu.Hardware.IommuHardware.Domain hw)
+    {
+        var g = _hardware.Geometry;
+        return new IommuHardwareReport(g.Name, g.Entries, g.Ways, hw.Lookups, hw.Hits, hw.Misses, hw.PageWalks, hw.WalkLevelsRead,
+            hw.Invalidations, hw.InvalidatedPages, hw.PageTable.PeakPages, hw.PageTable.Pages, hw.PageTable.LargeMaps);
+    }
+
     private IommuReport? IommuSummary()
     {
         _iommu.Advance(_lastNs);
@@ -150,7 +157,11 @@ public sealed partial class ReplayEngine
             d.Name, d.Fq is null ? "strict" : "lazy", d.Allocations, d.Iovad.RcacheHits, d.Allocations - d.Iovad.RcacheHits,
             d.AllocationFailures, d.Iovad.RcacheFlushes, d.PeakLivePages * d.Iovad.Granule, d.PeakTreePages * d.Iovad.Granule,
             d.LowestIova == ulong.MaxValue ? null : d.LowestIova, d.LivePages * d.Iovad.Granule,
-            d.Fq?.TimerFlushes ?? 0, d.Fq?.FullFlushes ?? 0, d.Fq?.WitnessedFlushes ?? 0, d.Fq?.MigratedFlushes ?? 0, d.Iovad.Rcaches.DepotPushes, d.Iovad.Rcaches.DepotTrims)).ToList();
+            d.Fq?.TimerFlushes ?? 0, d.Fq?.FullFlushes ?? 0, d.Fq?.WitnessedFlushes ?? 0, d.Fq?.MigratedFlushes ?? 0, d.Iovad.Rcaches.DepotPushes, d.Iovad.Rcaches.DepotTrims)
+        {
+            Devices = d.Devices.Order(StringComparer.Ordinal).ToList(),
+            Hardware = _hardwareDomains.TryGetValue(d, out var hw) ? Hardware(hw) : null,
+        }).ToList();
         return new IommuReport(_platform.Iommu.Granule, _iommu.DacFallbacks, _iommu.Bounces, domains);
     }
 }

@@ -1,5 +1,6 @@
 using DmaReplay.Engine.Direct;
 using DmaReplay.Engine.Iommu;
+using DmaReplay.Engine.Iommu.Hardware;
 using DmaReplay.Engine.Platform;
 using DmaReplay.Engine.Summary;
 using DmaReplay.Engine.Swiotlb;
@@ -78,9 +79,20 @@ public sealed partial class ReplayEngine : ITraceEventHandler
         }
         _iommu = new DmaIommu(platform, _swiotlb);
         _order = new IommuEventOrder(Process);
+        var iotlb = platform.Iommu.Iotlb;
+        _hardware = new IommuHardware(iotlb);
+        var witness = platformIsCaptureOwn ? new PageTableWitness(this) : null;
+        _iommu.PageTableFor = d =>
+        {
+            var hw = _hardware.Attach(IoPageTable.LevelsFor(platform.Iommu.ApertureEnd));
+            _hardwareDomains[d] = hw;
+            return witness is null ? hw : new PageTableObservers(witness, hw);
+        };
     }
 
     private readonly IommuEventOrder _order;
+    private readonly IommuHardware _hardware;
+    private readonly Dictionary<IommuDmaDomain, IommuHardware.Domain> _hardwareDomains = new();
 
     public bool IsCaptureOwn { get; }
 
@@ -162,6 +174,7 @@ public sealed partial class ReplayEngine : ITraceEventHandler
         _out.CopyFrom(e);
         _lastNs = Math.Max(_lastNs, e.TimestampNs);
         if (PendingAny && e.Kind != DmaEventKind.SwiotlbBounced && !e.Kind.IsMapOrAlloc()) FlushOrphans(e);
+        if (IsCaptureOwn) PageTableTrack(e);
         switch (e.Kind)
         {
             case DmaEventKind.SwiotlbBounced:
@@ -192,7 +205,27 @@ public sealed partial class ReplayEngine : ITraceEventHandler
                 FreeIommu(e);
                 break;
         }
+        _ptEvent = null;
         _downstream?.OnEvent(_out);
+    }
+
+    /// <summary>The page-table witness: recorded iommu updates are queued, a DMA API call opens its context's turn.</summary>
+    private void PageTableTrack(DmaEvent e)
+    {
+        switch (e.Kind)
+        {
+            case DmaEventKind.IommuMap or DmaEventKind.IommuUnmap:
+                PageTableRecorded(e);
+                break;
+            case DmaEventKind.DmaUnmapPage or DmaEventKind.DmaUnmapPhys or DmaEventKind.DmaUnmapResource or DmaEventKind.DmaUnmapSg or DmaEventKind.DmaFree:
+                PageTableBegin(e, maps: false);
+                _ptEvent = e;
+                break;
+            case var k when IommuEventOrder.MapsIova(k):
+                PageTableBegin(e, maps: true);
+                _ptEvent = e;
+                break;
+        }
     }
 
     private void Start(long originNs)

@@ -26,7 +26,17 @@ public sealed record FailureTally(long Recorded, long Predicted, long Matched);
 public sealed record Mismatch(string Input, long Line, string Kind, string Device, ulong Phys, ulong Size, ulong Recorded, ulong Predicted);
 
 /// <summary>Direct: dma-direct addresses; Swiotlb: bounce addresses; Iommu: IOVAs of translated devices (maps, sg segments, coherent allocations).</summary>
-public sealed record AgreementReport(Tally Direct, Tally Swiotlb, Tally Iommu, FailureTally Failures, long MismatchCount, IReadOnlyList<Mismatch> Mismatches);
+public sealed record AgreementReport(Tally Direct, Tally Swiotlb, Tally Iommu, FailureTally Failures, long MismatchCount, IReadOnlyList<Mismatch> Mismatches)
+{
+    /// <summary>
+    /// The IO page-table updates (iommu_map, iommu_unmap) of the replay against the trace's iommu
+    /// <c>map</c>/<c>unmap</c> events; null when the replay was not on the capture's own platform.
+    /// </summary>
+    public PageTableTally? IommuPageTable { get; init; }
+}
+
+/// <summary>Page-table updates compared and exact, and the recorded ones not compared by reason (e.g. boot-time identity maps).</summary>
+public sealed record PageTableTally(long Compared, long Exact, IReadOnlyList<KeyValuePair<string, long>> NotCompared);
 
 /// <summary>The emulated dma-iommu: the granule, devices that left the 32-bit space, untrusted bounces, and each DMA domain.</summary>
 public sealed record IommuReport(ulong Granule, long DacFallbacks, long Bounces, IReadOnlyList<IommuDomainReport> Domains);
@@ -41,7 +51,25 @@ public sealed record IommuReport(ulong Granule, long DacFallbacks, long Bounces,
 public sealed record IommuDomainReport(
     string Domain, string Mode, long Allocations, long RcacheHits, long TreeAllocations, long Failures, long RcacheFlushes,
     ulong PeakMappedBytes, ulong PeakTreeBytes, ulong? LowestIova, ulong MappedAtEndBytes,
-    long TimerFlushes, long FullQueueFlushes, long WitnessedFlushes, long MigratedFlushes, long DepotPushes, long DepotTrims);
+    long TimerFlushes, long FullQueueFlushes, long WitnessedFlushes, long MigratedFlushes, long DepotPushes, long DepotTrims)
+{
+    /// <summary>The devices attached to the domain, in name order.</summary>
+    public IReadOnlyList<string> Devices { get; init; } = [];
+    /// <summary>The IO page table and IOTLB figures of the hardware model; null when it did not run.</summary>
+    public IommuHardwareReport? Hardware { get; init; }
+}
+
+/// <summary>
+/// The hardware model of one domain: IOTLB lookups by the device access model (hits, misses, page
+/// walks and the page-table levels they read), invalidations (commands and pages), and the IO page
+/// table's pages (4 KiB each) at their peak, with the leaves mapped as 2 MiB large pages.
+/// </summary>
+public sealed record IommuHardwareReport(
+    string Iotlb, int IotlbEntries, int IotlbWays, long Lookups, long Hits, long Misses, long PageWalks, long WalkLevelsRead,
+    long Invalidations, long InvalidatedPages, long PageTablePagesPeak, long PageTablePagesAtEnd, long LargePageMaps)
+{
+    public double HitRate => Lookups == 0 ? 0 : (double)Hits / Lookups;
+}
 
 /// <summary>Bytes SWIOTLB copied, by the operation that copied them.</summary>
 public sealed record BounceBytes(long Map, long Unmap, long SyncForDevice, long SyncForCpu)

@@ -58,6 +58,7 @@ public sealed class CsvExporter : IReportExporter
             ReplayTables.SwiotlbAreas(replay.Swiotlb),
             ReplayTables.SwiotlbDevices(replay.Swiotlb),
             ReplayTables.SwiotlbTimeline(replay.Swiotlb),
+            ReplayTables.IommuDomains(replay.Iommu),
         ]);
     }
 

@@ -26,6 +26,7 @@ internal static class ReplaySection
         if (replay.Swiotlb is { } swiotlb) WriteSwiotlb(html, summary, swiotlb);
         else html.Element("p", "The replayed platform has no SWIOTLB pool, so nothing was bounced.", "muted");
         html.Raw("</section>\n");
+        if (replay.Iommu is { } iommu) WriteIommu(html, iommu);
     }
 
     private static void WritePlatform(Html html, PlatformReport p)
@@ -53,6 +54,9 @@ internal static class ReplaySection
                 ["dma-direct", a.Direct.Exact, a.Direct.Compared, Percent(a.Direct)],
                 ["SWIOTLB", a.Swiotlb.Exact, a.Swiotlb.Compared, Percent(a.Swiotlb)],
                 ["IOMMU (IOVA)", a.Iommu.Exact, a.Iommu.Compared, Percent(a.Iommu)],
+                .. a.IommuPageTable is { } pt
+                    ? [(IReadOnlyList<Cell>)["IOMMU page table", pt.Exact, pt.Compared, Percent(new Tally(pt.Compared, pt.Exact))]]
+                    : Array.Empty<IReadOnlyList<Cell>>(),
             ]));
         html.Raw("</div>\n<div>\n").Table(new ReportTable("failure-tally",
             [Text("what", ""), Number("recorded", "Recorded"), Number("predicted", "Predicted"), Number("matched", "Matched")],
@@ -134,6 +138,20 @@ internal static class ReplaySection
             .Table(ReplayTables.SwiotlbAreas(s), "No areas.")
             .Raw("</div>\n</div>\n");
         html.Element("h3", "Devices using the pool").Table(ReplayTables.SwiotlbDevices(s), "No device used the pool.");
+    }
+
+    /// <summary>The "IOMMU" section: one figure line, then the per-domain table (trace strings escaped by the table writer).</summary>
+    private static void WriteIommu(Html html, IommuReport r)
+    {
+        html.Raw("<section id=\"iommu\">\n").Element("h2", "IOMMU");
+        html.Raw("<ul class=\"figures\">\n");
+        Figure(html, "Granule", Html.Size((long)r.Granule), Html.Number((long)r.Granule) + " bytes");
+        Figure(html, "Domains", Html.Number(r.Domains.Count), Html.Number(r.Domains.Count(d => d.Mode == "lazy")) + " lazy (DMA-FQ)");
+        Figure(html, "32-bit fallbacks", Html.Number(r.DacFallbacks), "devices that left the 32-bit IOVA space");
+        Figure(html, "Untrusted bounces", Html.Number(r.Bounces), "maps bounced through SWIOTLB");
+        html.Raw("</ul>\n");
+        html.Element("h3", "Domains").Table(ReplayTables.IommuDomains(r), "No domain.");
+        html.Raw("</section>\n");
     }
 
     private static void SmallChart(Html html, string heading, string yLabel, long originNs, long endNs, StepSeries series, string note)

@@ -4,8 +4,8 @@ using DmaReplay.Engine.Replay;
 namespace DmaReplay.Reports.Json;
 
 /// <summary>
-/// The keys a <c>replay</c> adds at the top level: "agreement", "swiotlb" (null without a pool) and
-/// "platform". The time series stay out of JSON; the CSV timeline and the HTML charts hold them.
+/// The keys a <c>replay</c> adds at the top level: "agreement", "swiotlb" (null without a pool),
+/// "iommu" (only when a translated device mapped something) and "platform". The time series stay out of JSON; the CSV timeline and the HTML charts hold them.
 /// </summary>
 public sealed partial class JsonExporter
 {
@@ -14,6 +14,7 @@ public sealed partial class JsonExporter
         WriteAgreement(w, replay.Agreement);
         if (replay.Swiotlb is { } s) WriteSwiotlb(w, s);
         else w.WriteNull("swiotlb");
+        if (replay.Iommu is { } iommu) WriteIommu(w, iommu);
         var p = replay.Platform;
         w.WriteStartObject("platform");
         w.WriteString("name", p.Name);
@@ -47,6 +48,78 @@ public sealed partial class JsonExporter
             w.WriteNumber("size", m.Size);
             w.WriteString("recorded", ReportText.Hex(m.Recorded));
             w.WriteString("predicted", ReportText.Hex(m.Predicted));
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        if (a.IommuPageTable is { } pt)
+        {
+            w.WriteStartObject("iommuPageTable");
+            w.WriteNumber("compared", pt.Compared);
+            w.WriteNumber("exact", pt.Exact);
+            w.WriteStartObject("notCompared");
+            foreach (var (reason, n) in pt.NotCompared) w.WriteNumber(reason, n);
+            w.WriteEndObject();
+            w.WriteEndObject();
+        }
+        else
+        {
+            w.WriteNull("iommuPageTable");
+        }
+        w.WriteEndObject();
+    }
+
+    private static void WriteIommu(Utf8JsonWriter w, IommuReport r)
+    {
+        w.WriteStartObject("iommu");
+        w.WriteNumber("granule", r.Granule);
+        w.WriteNumber("dacFallbacks", r.DacFallbacks);
+        w.WriteNumber("bounces", r.Bounces);
+        w.WriteStartArray("domains");
+        foreach (var d in r.Domains)
+        {
+            w.WriteStartObject();
+            w.WriteString("domain", d.Domain);
+            w.WriteString("mode", d.Mode);
+            WriteStrings(w, "devices", d.Devices);
+            w.WriteNumber("allocations", d.Allocations);
+            w.WriteNumber("rcacheHits", d.RcacheHits);
+            w.WriteNumber("treeAllocations", d.TreeAllocations);
+            w.WriteNumber("failures", d.Failures);
+            w.WriteNumber("rcacheFlushes", d.RcacheFlushes);
+            w.WriteNumber("peakMappedBytes", d.PeakMappedBytes);
+            w.WriteNumber("peakHeldBytes", d.PeakTreeBytes);
+            if (d.LowestIova is { } low) w.WriteString("lowestIova", ReportText.Hex(low));
+            else w.WriteNull("lowestIova");
+            w.WriteNumber("mappedAtEndBytes", d.MappedAtEndBytes);
+            w.WriteNumber("timerFlushes", d.TimerFlushes);
+            w.WriteNumber("fullQueueFlushes", d.FullQueueFlushes);
+            w.WriteNumber("witnessedFlushes", d.WitnessedFlushes);
+            w.WriteNumber("migratedFlushes", d.MigratedFlushes);
+            w.WriteNumber("depotPushes", d.DepotPushes);
+            w.WriteNumber("depotTrims", d.DepotTrims);
+            if (d.Hardware is { } h)
+            {
+                w.WriteStartObject("hardware");
+                w.WriteString("iotlb", h.Iotlb);
+                w.WriteNumber("iotlbEntries", h.IotlbEntries);
+                w.WriteNumber("iotlbWays", h.IotlbWays);
+                w.WriteNumber("lookups", h.Lookups);
+                w.WriteNumber("hits", h.Hits);
+                w.WriteNumber("misses", h.Misses);
+                w.WriteNumber("hitRate", Math.Round(h.HitRate, 6));
+                w.WriteNumber("pageWalks", h.PageWalks);
+                w.WriteNumber("walkLevelsRead", h.WalkLevelsRead);
+                w.WriteNumber("invalidations", h.Invalidations);
+                w.WriteNumber("invalidatedPages", h.InvalidatedPages);
+                w.WriteNumber("pageTablePagesPeak", h.PageTablePagesPeak);
+                w.WriteNumber("pageTablePagesAtEnd", h.PageTablePagesAtEnd);
+                w.WriteNumber("largePageMaps", h.LargePageMaps);
+                w.WriteEndObject();
+            }
+            else
+            {
+                w.WriteNull("hardware");
+            }
             w.WriteEndObject();
         }
         w.WriteEndArray();

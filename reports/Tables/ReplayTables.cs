@@ -22,6 +22,7 @@ public static class ReplayTables
             Row("swiotlb", a.Swiotlb.Compared, a.Swiotlb.Exact, Cell.Empty, Cell.Empty, Cell.Empty),
             Row("iommu", a.Iommu.Compared, a.Iommu.Exact, Cell.Empty, Cell.Empty, Cell.Empty),
             Row("failures", Cell.Empty, Cell.Empty, a.Failures.Recorded, a.Failures.Predicted, a.Failures.Matched),
+            .. a.IommuPageTable is { } pt ? [Row("iommu_page_table", pt.Compared, pt.Exact, Cell.Empty, Cell.Empty, Cell.Empty)] : Array.Empty<IReadOnlyList<Cell>>(),
         ]);
 
     /// <summary>The mismatches the replay kept (the first <see cref="ReplayEngine.MaxMismatches"/>).</summary>
@@ -32,6 +33,36 @@ public static class ReplayTables
         ],
         mismatches.Select(m => Row(m.Input, m.Line, m.Kind, m.Device, ReportText.Hex(m.Phys), m.Size,
             ReportText.Hex(m.Recorded), ReportText.Hex(m.Predicted))).ToList());
+
+    /// <summary>One row per dma-iommu domain; keys follow summary.json's "iommu" domains, the hardware figures prefixed "iotlb"/"pageTable".</summary>
+    public static ReportTable IommuDomains(IommuReport? r) => new("iommu-domains",
+        [
+            Text("domain", "Domain"), Text("mode", "Mode"), Text("devices", "Devices"), Number("allocations", "IOVA allocations"),
+            Number("rcacheHits", "Range-cache hits"), Number("treeAllocations", "Tree allocations"), Number("failures", "Failures"),
+            Number("rcacheFlushes", "Range-cache flushes"), Number("peakMappedBytes", "Peak mapped (bytes)"),
+            Number("peakHeldBytes", "Peak IOVA held (bytes)"), Text("lowestIova", "Lowest IOVA"), Number("mappedAtEndBytes", "Mapped at end (bytes)"),
+            Number("timerFlushes", "Timer flushes"), Number("fullQueueFlushes", "Full-queue flushes"),
+            Number("witnessedFlushes", "Witnessed flushes"), Number("migratedFlushes", "Migrated flushes"),
+            Number("depotPushes", "Depot pushes"), Number("depotTrims", "Depot trims"),
+            Text("iotlb", "IOTLB"), Number("iotlbLookups", "IOTLB lookups"), Number("iotlbHits", "IOTLB hits"), Number("iotlbMisses", "IOTLB misses"),
+            Text("iotlbHitRate", "IOTLB hit rate"), Number("pageWalks", "Page walks"), Number("walkLevelsRead", "Walk levels read"),
+            Number("invalidations", "Invalidations"), Number("invalidatedPages", "Invalidated pages"),
+            Number("pageTablePagesPeak", "Page-table pages (peak)"), Number("largePageMaps", "2 MiB maps"),
+        ],
+        (r?.Domains ?? []).Select(d =>
+        {
+            var h = d.Hardware;
+            return Row(d.Domain, d.Mode, string.Join(" ", d.Devices), d.Allocations, d.RcacheHits, d.TreeAllocations, d.Failures,
+                d.RcacheFlushes, d.PeakMappedBytes, d.PeakTreeBytes, d.LowestIova is { } low ? ReportText.Hex(low) : null, d.MappedAtEndBytes,
+                d.TimerFlushes, d.FullQueueFlushes, d.WitnessedFlushes, d.MigratedFlushes, d.DepotPushes, d.DepotTrims,
+                h is null ? null : FormattableString.Invariant($"{h.Iotlb} ({h.IotlbEntries} entries, {h.IotlbWays}-way)"),
+                h?.Lookups, h?.Hits, h?.Misses, h is null ? null : HitRate(h), h?.PageWalks, h?.WalkLevelsRead,
+                h?.Invalidations, h?.InvalidatedPages, h?.PageTablePagesPeak, h?.LargePageMaps);
+        }).ToList());
+
+    /// <summary>Hits over lookups as a percentage with two decimals, rounded down so a miss never shows as 100%.</summary>
+    public static string HitRate(IommuHardwareReport h) => h.Lookups == 0 ? "n/a"
+        : (decimal.Floor(h.Hits * 10_000m / h.Lookups) / 100m).ToString("0.00", System.Globalization.CultureInfo.InvariantCulture) + "%";
 
     public static ReportTable SwiotlbAreas(SwiotlbReport? s) => new("swiotlb-areas",
         [

@@ -71,6 +71,24 @@ public sealed class ReplayCommandTests
     }
 
     [TestMethod]
+    public void IotlbSettingsKeepTheCapturesOwnPlatform()
+    {
+        // The IOTLB changes no address the kernel returns: the witness checks still run.
+        var json = Path.Combine(NewDir(), "s.json");
+        var (code, stdout, err) = Run("replay", TestPaths.RealBundle("dev-iommu-strict"), "--set", "iommu.iotlb=smmuv3-gem5",
+            "--set", "iommu.iotlb.entries=4096", "--json", json);
+        Assert.AreEqual(0, code, err);
+        StringAssert.Contains(stdout, "(the capture's own)");
+        using var doc = JsonDocument.Parse(File.ReadAllText(json));
+        var pt = doc.RootElement.GetProperty("agreement").GetProperty("iommuPageTable");
+        Assert.AreEqual(4982, pt.GetProperty("exact").GetInt64());
+        var hw = doc.RootElement.GetProperty("iommu").GetProperty("domains")[0].GetProperty("hardware");
+        Assert.AreEqual("smmuv3-gem5", hw.GetProperty("iotlb").GetString());
+        Assert.AreEqual(4096, hw.GetProperty("iotlbEntries").GetInt32());
+        Assert.AreEqual(4, hw.GetProperty("iotlbWays").GetInt32());
+    }
+
+    [TestMethod]
     public void BadPlatformArgumentsAreUsageErrors()
     {
         var (code, _, err) = Run("replay", TestPaths.RealBundle("dev-direct"), "--platform", "vax-11", "--json", Path.Combine(NewDir(), "x.json"));

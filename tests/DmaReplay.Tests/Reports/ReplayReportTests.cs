@@ -19,7 +19,7 @@ namespace DmaReplay.Tests.Reports;
 public sealed class ReplayReportTests
 {
     private static readonly string[] ReplayCsvFiles =
-        ["agreement.csv", "mismatches.csv", "swiotlb-areas.csv", "swiotlb-devices.csv", "swiotlb-timeline.csv"];
+        ["agreement.csv", "mismatches.csv", "swiotlb-areas.csv", "swiotlb-devices.csv", "swiotlb-timeline.csv", "iommu-domains.csv"];
 
     private static readonly Lazy<RunSummary> RealReplay = new(() =>
     {
@@ -37,7 +37,7 @@ public sealed class ReplayReportTests
         CollectionAssert.AreEqual(new[] { "tool", "inputs", "devices", "findings", "findingCounts", "agreement", "swiotlb", "platform" }, Keys(root));
 
         var agreement = root.GetProperty("agreement");
-        CollectionAssert.AreEqual(new[] { "direct", "swiotlb", "iommu", "failures", "mismatchCount", "mismatches" }, Keys(agreement));
+        CollectionAssert.AreEqual(new[] { "direct", "swiotlb", "iommu", "failures", "mismatchCount", "mismatches", "iommuPageTable" }, Keys(agreement));
         CollectionAssert.AreEqual(new[] { "compared", "exact" }, Keys(agreement.GetProperty("direct")));
         CollectionAssert.AreEqual(new[] { "compared", "exact" }, Keys(agreement.GetProperty("swiotlb")));
         CollectionAssert.AreEqual(new[] { "recorded", "predicted", "matched" }, Keys(agreement.GetProperty("failures")));
@@ -139,8 +139,45 @@ public sealed class ReplayReportTests
             "3.000000,62,60,62,,,",
         ];
         CollectionAssert.AreEqual(expected, File.ReadAllLines(Path.Combine(dir, "swiotlb-timeline.csv")));
-        CollectionAssert.AreEqual(new[] { "kind,compared,exact,recorded,predicted,matched", "direct,120,119,,,", "swiotlb,40,40,,,", "iommu,30,27,,,", "failures,,,2,3,2" },
+        CollectionAssert.AreEqual(new[] { "kind,compared,exact,recorded,predicted,matched", "direct,120,119,,,", "swiotlb,40,40,,,", "iommu,30,27,,,", "failures,,,2,3,2", "iommu_page_table,50,49,,," },
             File.ReadAllLines(Path.Combine(dir, "agreement.csv")));
+    }
+
+    [TestMethod]
+    public void Json_iommu_section_follows_swiotlb_and_has_the_contract_keys()
+    {
+        using var doc = Json(SampleSummary.CreateReplay());
+        var root = doc.RootElement;
+        CollectionAssert.AreEqual(new[] { "tool", "inputs", "devices", "findings", "findingCounts", "agreement", "swiotlb", "iommu", "platform" }, Keys(root));
+        var iommu = root.GetProperty("iommu");
+        CollectionAssert.AreEqual(new[] { "granule", "dacFallbacks", "bounces", "domains" }, Keys(iommu));
+        var strict = iommu.GetProperty("domains")[0];
+        CollectionAssert.AreEqual(new[]
+        {
+            "domain", "mode", "devices", "allocations", "rcacheHits", "treeAllocations", "failures", "rcacheFlushes", "peakMappedBytes",
+            "peakHeldBytes", "lowestIova", "mappedAtEndBytes", "timerFlushes", "fullQueueFlushes", "witnessedFlushes", "migratedFlushes",
+            "depotPushes", "depotTrims", "hardware",
+        }, Keys(strict));
+        CollectionAssert.AreEqual(new[]
+        {
+            "iotlb", "iotlbEntries", "iotlbWays", "lookups", "hits", "misses", "hitRate", "pageWalks", "walkLevelsRead",
+            "invalidations", "invalidatedPages", "pageTablePagesPeak", "pageTablePagesAtEnd", "largePageMaps",
+        }, Keys(strict.GetProperty("hardware")));
+        Assert.AreEqual("0xfff00000", strict.GetProperty("lowestIova").GetString());
+        Assert.AreEqual(SampleSummary.BoldDevice, strict.GetProperty("devices")[0].GetString());
+        var lazy = iommu.GetProperty("domains")[1];
+        Assert.AreEqual(JsonValueKind.Null, lazy.GetProperty("lowestIova").ValueKind);
+        Assert.AreEqual(JsonValueKind.Null, lazy.GetProperty("hardware").ValueKind);
+        var pt = root.GetProperty("agreement").GetProperty("iommuPageTable");
+        CollectionAssert.AreEqual(new[] { "compared", "exact", "notCompared" }, Keys(pt));
+
+        using var none = Json(SampleSummary.CreateReplayWithoutSwiotlb());
+        Assert.IsFalse(none.RootElement.TryGetProperty("iommu", out _), "no IOMMU report, no key");
+
+        var csv = File.ReadAllLines(Path.Combine(Export(SampleSummary.CreateReplay()), "iommu-domains.csv"));
+        Assert.AreEqual(3, csv.Length);
+        Assert.StartsWith("domain,mode,devices,allocations,", csv[0]);
+        Assert.StartsWith("group <i>5</i>,lazy,\"'" + SampleSummary.FormulaDevice + "\",", csv[2], "the formula guard quotes a device list starting with =");
     }
 
     [TestMethod]
@@ -157,6 +194,8 @@ public sealed class ReplayReportTests
         Assert.Contains("<td>dma-direct</td><td class=\"num\">119</td><td class=\"num\">120</td><td>99.16%</td>", html);
         Assert.Contains("<td>IOMMU (IOVA)</td><td class=\"num\">27</td><td class=\"num\">30</td><td>90.00%</td>", html);
         Assert.Contains("kernel: 131, differs", html);
+        Assert.Contains("<section id=\"iommu\">", html);
+        Assert.Contains("<td>group &lt;i&gt;5&lt;/i&gt;</td>", html);
         Assert.Contains("nslabs 256", html, "the pool's size is a reference line");
         Assert.Contains("stroke-dasharray=\"6 4\"><title>total</title>", html, "the total is dashed");
     }
@@ -173,7 +212,7 @@ public sealed class ReplayReportTests
         CollectionAssert.AreEqual(new[] { "tool", "inputs", "devices", "findings", "findingCounts" }, Keys(doc.RootElement));
 
         var html = File.ReadAllText(Path.Combine(dir, HtmlExporter.FileName));
-        foreach (var marker in new[] { "id=\"replay\"", "id=\"swiotlb\"", ".figures", "Agreement", "SWIOTLB" })
+        foreach (var marker in new[] { "id=\"replay\"", "id=\"swiotlb\"", "id=\"iommu\"", ".figures", "Agreement", "SWIOTLB" })
         {
             Assert.DoesNotContain(marker, html, marker);
         }

@@ -17,7 +17,7 @@ public sealed class ReportExporterTests
         ["inputs.csv", "event-counts.csv", "skipped.csv", "devices.csv", "diagnostics.csv", "findings.csv"];
 
     private static readonly string[] ReplayCsvFiles =
-        ["agreement.csv", "mismatches.csv", "swiotlb-areas.csv", "swiotlb-devices.csv", "swiotlb-timeline.csv"];
+        ["agreement.csv", "mismatches.csv", "swiotlb-areas.csv", "swiotlb-devices.csv", "swiotlb-timeline.csv", "iommu-domains.csv"];
 
     private static readonly string[] GoldenFiles = [.. CsvFiles, HtmlExporter.FileName, JsonExporter.FileName];
 

@@ -80,7 +80,10 @@ internal static class SampleSummary
         var platform = new PlatformReport("qemu <b>what-if</b>", false, 4,
             ["cpus=4 from --set cpus=4", BoldProvenance, "devices: 3 PCI devices from devices.txt"]);
         var agreement = new AgreementReport(new Tally(120, 119), new Tally(40, 40), new Tally(30, 27), new FailureTally(2, 3, 2), 1,
-            [new Mismatch(InputA, 27, "map_page", BoldDevice, 0x12345000, 4096, 0x12345000, 0xfff00000)]);
+            [new Mismatch(InputA, 27, "map_page", BoldDevice, 0x12345000, 4096, 0x12345000, 0xfff00000)])
+        {
+            IommuPageTable = new PageTableTally(50, 49, [KeyValuePair.Create("identity or boot-time map", 2L)]),
+        };
         if (!swiotlb) return new ReplayReport(platform, agreement, null);
 
         const long s = 1_000_000_000;
@@ -95,8 +98,23 @@ internal static class SampleSummary
             [new SwiotlbAreaReport(0, 61, 12, 61, 12, area0), new SwiotlbAreaReport(1, 0, 3, null, null, area1)],
             used, failures, freeRun,
             [new SwiotlbDeviceReport(BoldDevice, 30, 2, 900_000, 500_000, 70), new SwiotlbDeviceReport(FormulaDevice, 10, 0, 104_096, 26_336, 60)]);
-        return new ReplayReport(platform, agreement, report);
+        return new ReplayReport(platform, agreement, report) { Iommu = Iommu() };
     }
+
+    /// <summary>A strict domain with the hardware model and a lazy one without, device names that need escaping.</summary>
+    private static IommuReport Iommu() => new(4096, 1, 0,
+    [
+        new IommuDomainReport("group 3", "strict", 100, 60, 40, 0, 1, 1_048_576, 2_097_152, 0xfff00000, 8192, 0, 0, 0, 0, 2, 0)
+        {
+            Devices = [BoldDevice, FormulaDevice],
+            Hardware = new IommuHardwareReport("vtd-1024", 1024, 8, Lookups: 300, Hits: 200, Misses: 100, PageWalks: 100, WalkLevelsRead: 400,
+                Invalidations: 90, InvalidatedPages: 256, PageTablePagesPeak: 7, PageTablePagesAtEnd: 5, LargePageMaps: 1),
+        },
+        new IommuDomainReport("group <i>5</i>", "lazy", 10, 0, 10, 1, 0, 40960, 81920, null, 0, 3, 1, 2, 1, 0, 0)
+        {
+            Devices = [FormulaDevice],
+        },
+    ]);
 
     public static RunSummary Empty() => new(new ToolInfo("dmareplay", "0.1.0"), [], [], [], []);
 
