@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using DmaReplay.Parsers.Model;
 
 namespace DmaReplay.Parsers.Ftrace;
@@ -12,6 +13,14 @@ public sealed partial class FtraceTextReader
     /// </summary>
     private bool TryParseContext(ReadOnlySpan<byte> line, DmaEvent e, out int pos)
     {
+        if (IsStandardLayout(line, out int pid, out int cpu))
+        {
+            e.Reset();
+            e.Pid = pid;
+            e.Cpu = cpu;
+            e.Task = CachedTask(line, pid);
+            return TryFlagsAndTimestamp(line, StandardCpuEnd, e, out pos);
+        }
         pos = 0;
         int searchFrom = 0;
         while (true)
@@ -20,13 +29,56 @@ public sealed partial class FtraceTextReader
             if (rel < 0) return false;
             int open = searchFrom + rel;
             searchFrom = open + 1;
-            if (!TryCpuField(line, open, out int cpu, out int afterCpu)) continue;
+            if (!TryCpuField(line, open, out cpu, out int afterCpu)) continue;
             e.Reset();
             if (!TryTaskPid(line, open, e)) continue;
             e.Cpu = cpu;
             return TryFlagsAndTimestamp(line, afterCpu, e, out pos);
         }
     }
+
+    // The columns of tracefs' own layout, "%16s-%-7d [%03d] " (trace_print_context without the
+    // tgid option): comm right-aligned in 16, '-', the pid left-aligned in 7, a 3-digit CPU.
+    private const int StandardCommWidth = 16;
+    private const int StandardPidEnd = 24;
+    private const int StandardCpuOpen = 25;
+    private const int StandardCpuEnd = 31;
+
+    /// <summary>
+    /// The fast path: the standard layout checked at fixed columns, without searching. It accepts
+    /// a line only where the general parser reads the same pid and CPU from it: there is no '['
+    /// in the comm column, so the CPU field at column 25 is the first one the general parser
+    /// could take, and walking back from it crosses the pid's digits to the '-' at column 16.
+    /// Anything else (a 4-digit CPU, the tgid column, trace-cmd's layout) is left to the general
+    /// parser.
+    /// </summary>
+    private static bool IsStandardLayout(ReadOnlySpan<byte> line, out int pid, out int cpu)
+    {
+        pid = cpu = 0;
+        if (line.Length <= StandardCpuEnd || line[StandardCommWidth] != '-' || line[StandardCpuOpen] != '['
+            || line[StandardCpuEnd - 2] != ']' || line[StandardCpuEnd - 1] != ' ')
+            return false;
+        uint c0 = (uint)(line[26] - '0'), c1 = (uint)(line[27] - '0'), c2 = (uint)(line[28] - '0');
+        if (c0 > 9 || c1 > 9 || c2 > 9) return false;
+        int i = StandardCommWidth + 1;
+        while (i < StandardPidEnd && (uint)(line[i] - '0') <= 9) pid = pid * 10 + (line[i++] - '0');
+        if (i == StandardCommWidth + 1) return false;
+        for (; i <= StandardPidEnd; i++)
+        {
+            if (line[i] != ' ') return false;
+        }
+        if (Vector128.EqualsAny(Vector128.Create(line), Vector128.Create((byte)'['))) return false;
+        cpu = (int)(c0 * 100 + c1 * 10 + c2);
+        return true;
+    }
+
+    /// <summary>
+    /// The interned comm of a standard-layout line. A pid keeps its comm from line to line, so
+    /// the task id is cached by pid together with the 16 bytes of the comm column it came from
+    /// (padding included: equal columns are equal names); only a new or changed comm is interned.
+    /// </summary>
+    private int CachedTask(ReadOnlySpan<byte> line, int pid) =>
+        _taskCache.Intern(pid, Vector128.Create(line), line[..StandardCommWidth].TrimStart((byte)' '));
 
     /// <summary>"[ddd]" followed by a space; returns the index after the space.</summary>
     private static bool TryCpuField(ReadOnlySpan<byte> line, int open, out int cpu, out int after)
@@ -84,7 +136,10 @@ public sealed partial class FtraceTextReader
         byte preempt = 0, migrate = 0;
         if ((uint)(line[i] - '0') > 9)
         {
-            int sp = line[i..].IndexOf((byte)' ');
+            // The latency column is 4 or 5 characters wide (TryParseLatencyFlags takes nothing
+            // else, and fails on a space inside), so only those two ends need looking at, not a
+            // search of the rest of the line.
+            int sp = i + 4 < line.Length && line[i + 4] == ' ' ? 4 : i + 5 < line.Length && line[i + 5] == ' ' ? 5 : -1;
             if (sp < 0 || !TryParseLatencyFlags(line.Slice(i, sp), out flags, out preempt, out migrate)) return false;
             i += sp;
             while (i < line.Length && line[i] == ' ') i++;
