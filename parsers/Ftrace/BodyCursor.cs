@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
@@ -116,19 +117,20 @@ internal ref struct BodyCursor
     private bool TryDecimalWord(out ulong value)
     {
         value = 0;
-        int i = _pos;
+        var s = _s; // a local: the loop then keeps the span in registers instead of re-reading this cursor
+        int start = _pos, i = start;
         ulong v = 0;
-        while (i < _s.Length && i - _pos < 19)
+        while (i < s.Length && i - start < 19)
         {
-            uint d = (uint)(_s[i] - '0');
+            uint d = (uint)(s[i] - '0');
             if (d > 9) break;
             v = v * 10 + d;
             i++;
         }
-        if (i == _pos) return false;
-        if (i < _s.Length)
+        if (i == start) return false;
+        if (i < s.Length)
         {
-            if (_s[i] != ' ') return false;
+            if (s[i] != ' ') return false;
             i++;
         }
         value = v;
@@ -144,10 +146,16 @@ internal ref struct BodyCursor
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int ScanHex(ReadOnlySpan<byte> s, int start, out ulong value)
     {
-        value = 0;
         int i = start;
-        if (i + 2 < s.Length && s[i] == '0' && (s[i + 1] == 'x' || s[i + 1] == 'X')) i += 2;
-        int first = i;
+        if (i + 2 < s.Length && s[i] == '0' && (s[i + 1] | 0x20) == 'x') i += 2;
+        return s.Length - i > Vector128<byte>.Count ? HexDigitsVector(s, i, out value) : HexDigitsScalar(s, i, out value);
+    }
+
+    /// <summary>1–16 hex digits at <paramref name="first"/>, a byte at a time; the index after them, or -1.</summary>
+    private static int HexDigitsScalar(ReadOnlySpan<byte> s, int first, out ulong value)
+    {
+        value = 0;
+        int i = first;
         ulong v = 0;
         while (i < s.Length)
         {
@@ -160,6 +168,34 @@ internal ref struct BodyCursor
         if (i == first) return -1;
         value = v;
         return i;
+    }
+
+    /// <summary>
+    /// <see cref="HexDigitsScalar"/> on the 16 bytes at <paramref name="first"/> at once (at least
+    /// 17 must be there): classify every byte, count the leading digits, turn the digits into
+    /// nibbles, pair them into bytes and read those as one big-endian number. An sg line holds
+    /// dozens of addresses, and the byte loop's per-digit branches were most of its cost.
+    /// </summary>
+    private static int HexDigitsVector(ReadOnlySpan<byte> s, int first, out ulong value)
+    {
+        value = 0;
+        var bytes = Vector128.Create(s[first..]);
+        var digit = bytes - Vector128.Create((byte)'0');
+        var letter = (bytes | Vector128.Create((byte)0x20)) - Vector128.Create((byte)'a'); // 'A'-'F' folded onto 'a'-'f'
+        var isDigit = Vector128.LessThanOrEqual(digit, Vector128.Create((byte)9));
+        var isHex = isDigit | Vector128.LessThanOrEqual(letter, Vector128.Create((byte)5));
+        int n = BitOperations.TrailingZeroCount(~isHex.ExtractMostSignificantBits()); // leading hex digits, 0–16
+        if (n == 0 || (n == 16 && HexDigit(s[first + 16]) <= 15)) return -1; // none, or more than 16
+        var nibbles = Vector128.ConditionalSelect(isDigit, digit, letter + Vector128.Create((byte)10))
+            & Vector128.LessThan(Vector128<byte>.Indices, Vector128.Create((byte)n));
+        // Each 16-bit lane holds two digits, the more significant in its low byte: pair them into
+        // one byte (the high byte of the lane is left over and dropped by the narrowing).
+        var lanes = nibbles.AsUInt16();
+        var pairs = Vector128.Narrow((lanes << 4) | (lanes >> 8), lanes);
+        // The first 8 bytes are now the 16 digits (zeros after the n-th) in big-endian order.
+        ulong all16 = BinaryPrimitives.ReverseEndianness(pairs.AsUInt64().ToScalar());
+        value = all16 >> (64 - 4 * n);
+        return first + n;
     }
 
     /// <summary>Digit value, or 16 for a non-hex byte. A table, not comparisons: digits and letters alternate at random in addresses, so branches on them mispredict.</summary>
@@ -279,37 +315,33 @@ internal ref struct BodyCursor
         return DmaAttrs.Unrecognized;
     }
 
-    /// <summary>"key={0x1,0x2}" — __print_array output, appended to one of the event's sg arrays.</summary>
+    /// <summary>"key={0x1,0x2}" — __print_array output, decoded into one of the event's sg arrays.</summary>
     public int Array(ReadOnlySpan<byte> key, string what, DmaEvent e, SgArray which)
     {
-        e.ClearArrays(which);
+        ref var values = ref e.Values(which);
+        values.Count = 0;
         if (!Lit(key, what)) return 0;
         if (!TryLit("{"u8)) { Fail("expected '{' after " + what); return 0; }
-        int count = 0;
         if (TryLit("}"u8)) { SkipSpace(); return 0; }
+        var s = _s;
         while (true)
         {
             // Fast path: a well-formed element ends at the first ',' or '}', exactly where the search below stops.
-            int next = ScanHex(_s, _pos, out ulong fast);
-            if (next >= 0 && next < _s.Length && _s[next] is (byte)',' or (byte)'}')
+            int next = ScanHex(s, _pos, out ulong v);
+            if (next < 0 || next >= s.Length || s[next] is not ((byte)',' or (byte)'}'))
             {
-                e.Append(which, fast);
-                count++;
-                _pos = next + 1;
-                if (_s[next] == '}') break;
-                continue;
+                var rest = s[_pos..];
+                next = rest.IndexOfAny((byte)',', (byte)'}');
+                if (next < 0) { Fail("unterminated array " + what); return values.Count; }
+                if (!Utf8Number.TryParseHex(rest[..next], out v)) { Fail("bad array element in " + what); return values.Count; }
+                next += _pos;
             }
-            var rest = _s[_pos..];
-            int end = rest.IndexOfAny((byte)',', (byte)'}');
-            if (end < 0) { Fail("unterminated array " + what); return count; }
-            if (!Utf8Number.TryParseHex(rest[..end], out ulong v)) { Fail("bad array element in " + what); return count; }
-            e.Append(which, v);
-            count++;
-            _pos += end + 1;
-            if (rest[end] == '}') break;
+            values.Append(v);
+            _pos = next + 1;
+            if (s[next] == '}') break;
         }
         SkipSpace();
-        return count;
+        return values.Count;
     }
 
     private void SkipSpace()
