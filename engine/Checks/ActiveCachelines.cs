@@ -28,7 +28,7 @@ internal sealed class ActiveCachelines(int l1CacheShift)
     /// active_cacheline_insert: true on -EEXIST, with the mapping that holds the line in
     /// <paramref name="owner"/>; <paramref name="overflowed"/> when the count would pass 7.
     /// </summary>
-    public bool Insert(DebugEntry e, out bool overflowed, out EventOrigin owner)
+    public bool Insert(in DebugEntry e, out bool overflowed, out EventOrigin owner)
     {
         overflowed = false;
         owner = default;
@@ -47,7 +47,7 @@ internal sealed class ActiveCachelines(int l1CacheShift)
     }
 
     /// <summary>active_cacheline_remove: decrement; below zero the key goes.</summary>
-    public void Remove(DebugEntry e)
+    public void Remove(in DebugEntry e)
     {
         if (e.Direction == Parsers.Model.DmaDirection.ToDevice) return;
         ulong cln = CachelineOf(e.PhysAddr);

@@ -59,7 +59,7 @@ public sealed partial class MisuseChecker
             if (floors[w] > floors[w - 1]) rising++;
         }
         if (rising < GrowthMinimumRisingSteps || floors[^1] - floors[0] < GrowthMinimumRise) return;
-        var at = new EventOrigin(_hash.All().FirstOrDefault()?.Origin.Input ?? 0, 0, _lastTimestampNs, -1, -1, -1, -1);
+        var at = new EventOrigin(_hash.Count > 0 ? _hash.All().First().Origin.Input : 0, 0, _lastTimestampNs, -1, -1, -1, -1);
         Report(Rules.LeakGrowth,
             $"live mappings keep rising: the floor of each eighth of the trace is {string.Join(", ", floors)} [peak={d.PeakLiveMappings}]",
             null, at, d.Device, 0, d.LiveBytes, DmaDirection.None, null);

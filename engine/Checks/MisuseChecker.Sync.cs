@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using DmaReplay.Parsers.Model;
 
 namespace DmaReplay.Engine.Checks;
@@ -7,40 +8,49 @@ public sealed partial class MisuseChecker
     /// <summary>check_sync: containing lookup, then size and the direction rules; sync never changes state.</summary>
     private void CheckSync(in DebugRef r, DmaEvent e, bool toCpu)
     {
-        var entry = _hash.FindContaining(r);
-        if (entry is null)
+        int id = _hash.FindContaining(r);
+        if (id == DmaDebugHash.None)
         {
             SyncOfNothing(r, e);
             return;
         }
-        if (r.Size > entry.Size)
-        {
-            Report(Rules.SyncOutOfBounds,
-                $"device driver syncs DMA memory outside allocated range [device address={Hex16(entry.DevAddr)}] [allocation size={entry.Size} bytes] [sync offset+size={r.Size}]",
-                e, r.DevAddr, r.Size, r.Direction, entry.Origin);
-        }
+        ref var entry = ref _hash[id];
+        // The checks here, their messages in methods of their own: formatting would otherwise
+        // give this method a stack frame the runtime zeroes on every call.
+        if (r.Size > entry.Size) SyncOutOfBounds(r, e, entry);
         if (entry.Direction == DmaDirection.Bidirectional) return;
         if (r.Direction != entry.Direction)
-            Report(Rules.SyncDirectionMismatch, $"device driver syncs DMA memory with different direction {Dirs(r, entry)}", e, r.DevAddr, r.Size, r.Direction, entry.Origin);
+            SyncDirectionMismatch("device driver syncs DMA memory with different direction", r, e, entry);
         if (toCpu && entry.Direction != DmaDirection.FromDevice && r.Direction != DmaDirection.ToDevice)
-            Report(Rules.SyncDirectionMismatch, $"device driver syncs device read-only DMA memory for cpu {Dirs(r, entry)}", e, r.DevAddr, r.Size, r.Direction, entry.Origin);
+            SyncDirectionMismatch("device driver syncs device read-only DMA memory for cpu", r, e, entry);
         if (!toCpu && entry.Direction != DmaDirection.ToDevice && r.Direction != DmaDirection.FromDevice)
-            Report(Rules.SyncDirectionMismatch, $"device driver syncs device write-only DMA memory to device {Dirs(r, entry)}", e, r.DevAddr, r.Size, r.Direction, entry.Origin);
-        if (r.SgCallEnts != 0 && r.Type == DebugEntryType.Sg && r.SgCallEnts != entry.SgCallEnts)
-        {
-            Report(Rules.SgNentsMismatch,
-                $"device driver syncs DMA sg list with different entry count [map count={entry.SgCallEnts}] [sync count={r.SgCallEnts}]",
-                e, r.DevAddr, r.Size, r.Direction, entry.Origin);
-        }
+            SyncDirectionMismatch("device driver syncs device write-only DMA memory to device", r, e, entry);
+        if (r.SgCallEnts != 0 && r.Type == DebugEntryType.Sg && r.SgCallEnts != entry.SgCallEnts) SyncNentsMismatch(r, e, entry);
     }
 
-    private static string Dirs(in DebugRef r, DebugEntry entry) =>
-        $"[device address={Hex16(r.DevAddr)}] [size={entry.Size} bytes] [mapped with {entry.Direction.KernelName()}] [synced with {r.Direction.KernelName()}]";
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void SyncOutOfBounds(in DebugRef r, DmaEvent e, in DebugEntry entry) =>
+        Report(Rules.SyncOutOfBounds,
+            $"device driver syncs DMA memory outside allocated range [device address={Hex16(entry.DevAddr)}] [allocation size={entry.Size} bytes] [sync offset+size={r.Size}]",
+            e, r.DevAddr, r.Size, r.Direction, entry.Origin);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void SyncDirectionMismatch(string what, in DebugRef r, DmaEvent e, in DebugEntry entry) =>
+        Report(Rules.SyncDirectionMismatch,
+            $"{what} [device address={Hex16(r.DevAddr)}] [size={entry.Size} bytes] [mapped with {entry.Direction.KernelName()}] [synced with {r.Direction.KernelName()}]",
+            e, r.DevAddr, r.Size, r.Direction, entry.Origin);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void SyncNentsMismatch(in DebugRef r, DmaEvent e, in DebugEntry entry) =>
+        Report(Rules.SgNentsMismatch,
+            $"device driver syncs DMA sg list with different entry count [map count={entry.SgCallEnts}] [sync count={r.SgCallEnts}]",
+            e, r.DevAddr, r.Size, r.Direction, entry.Origin);
 
     /// <summary>
     /// The kernel says "not allocated" for every failed containing lookup, overruns included. We
     /// tell an overrun of a live mapping (sync-out-of-bounds) from memory not mapped at all.
     /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private void SyncOfNothing(in DebugRef r, DmaEvent e)
     {
         string tail = $"[device address={Hex16(r.DevAddr)}] [size={r.Size} bytes]";
@@ -50,9 +60,10 @@ public sealed partial class MisuseChecker
                 e, r.DevAddr, r.Size, r.Direction, _lastFailedMap.TryGetValue(r.Device, out var failed) ? failed : null);
             return;
         }
-        var start = _hash.FindContaining(r with { Size = 1 });
-        if (start is not null)
+        int startId = _hash.FindContaining(r with { Size = 1 });
+        if (startId != DmaDebugHash.None)
         {
+            ref var start = ref _hash[startId];
             Report(Rules.SyncOutOfBounds,
                 $"device driver syncs DMA memory outside allocated range [device address={Hex16(start.DevAddr)}] [allocation size={start.Size} bytes] [sync offset+size={r.DevAddr - start.DevAddr + r.Size}]",
                 e, r.DevAddr, r.Size, r.Direction, start.Origin);
@@ -81,7 +92,8 @@ public sealed partial class MisuseChecker
             var r = new DebugRef(e.Device, dma[i], len[i], DebugEntryType.Sg, e.Direction, nelems, 0);
             if (i == 0)
             {
-                mapped = _hash.FindExact(r)?.SgMappedEnts ?? 0;
+                int first = _hash.FindExact(r);
+                mapped = first == DmaDebugHash.None ? 0 : _hash[first].SgMappedEnts;
                 if (mapped == 0)
                 {
                     SyncOfNothing(r, e);

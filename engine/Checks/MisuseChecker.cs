@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using DmaReplay.Engine.Findings;
 using DmaReplay.Parsers;
 using DmaReplay.Parsers.Model;
@@ -85,6 +86,8 @@ public sealed partial class MisuseChecker : ITraceEventHandler
 
     private bool Enabled(string rule) => _options.EnabledRules.Contains(rule);
 
+    // Findings are rare; not inlined, so that no hot method carries their formatting in its frame.
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private void Report(string rule, string message, DmaEvent? e, EventOrigin at, int device, ulong dmaAddr, ulong size,
         DmaDirection direction, EventOrigin? related)
     {

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using DmaReplay.Parsers.Model;
 
 namespace DmaReplay.Parsers.Ftrace;
@@ -152,8 +153,9 @@ public sealed partial class FtraceTextReader
     /// Every complete line of <paramref name="window"/>; returns the bytes consumed. A method of its
     /// own, called once per read, so the JIT tiers it up with profile data like any other method:
     /// as the body of <see cref="ReadLines(Stream, byte[])"/>, which runs once per input, it only
-    /// ever ran as on-stack-replacement code.
+    /// ever ran as on-stack-replacement code (not inlined for the same reason).
     /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private int ProcessLines(ReadOnlySpan<byte> window, long windowOffset)
     {
         int consumed = 0;
