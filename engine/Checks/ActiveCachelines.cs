@@ -11,7 +11,7 @@ internal sealed class ActiveCachelines(int l1CacheShift)
     public const int MaxOverlap = 7;
 
     private const int PageShift = 12;
-    private readonly Dictionary<ulong, Line> _lines = new();
+    private readonly AddressMap<Line> _lines = new();
 
     /// <summary>The overlap count the radix-tree tags hold, and the mapping the tree stores for the line (the first one).</summary>
     private struct Line
@@ -34,7 +34,7 @@ internal sealed class ActiveCachelines(int l1CacheShift)
         owner = default;
         if (e.Direction == Parsers.Model.DmaDirection.ToDevice) return false;
         ulong cln = CachelineOf(e.PhysAddr);
-        ref var line = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_lines, cln, out bool exists);
+        ref var line = ref _lines.GetValueRefOrAddDefault(cln, out bool exists);
         if (!exists)
         {
             line.Owner = e.Origin;
@@ -51,7 +51,7 @@ internal sealed class ActiveCachelines(int l1CacheShift)
     {
         if (e.Direction == Parsers.Model.DmaDirection.ToDevice) return;
         ulong cln = CachelineOf(e.PhysAddr);
-        ref var line = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrNullRef(_lines, cln);
+        ref var line = ref _lines.GetValueRefOrNullRef(cln);
         if (System.Runtime.CompilerServices.Unsafe.IsNullRef(ref line)) return;
         if (--line.Overlap < 0) _lines.Remove(cln);
     }

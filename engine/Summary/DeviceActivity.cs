@@ -11,7 +11,8 @@ namespace DmaReplay.Engine.Summary;
 /// </summary>
 public sealed class DeviceActivity
 {
-    private readonly Dictionary<LiveKey, LiveSet> _live = new();
+    /// <summary>Live mappings by address, one map per <see cref="MappingClass"/>.</summary>
+    private readonly AddressMap<LiveSet>[] _live = [new(), new(), new()];
 
     internal DeviceActivity(int device, long originNs)
     {
@@ -79,7 +80,7 @@ public sealed class DeviceActivity
 
     private void Add(LiveKey key, ulong bytes, long t)
     {
-        ref var set = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_live, key, out _);
+        ref var set = ref _live[(int)key.Class].GetValueRefOrAddDefault(key.Address, out _);
         set.Count++;
         set.Bytes += bytes;
         LiveMappings++;
@@ -91,12 +92,13 @@ public sealed class DeviceActivity
 
     private bool Remove(LiveKey key, long t)
     {
-        ref var set = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrNullRef(_live, key);
+        var live = _live[(int)key.Class];
+        ref var set = ref live.GetValueRefOrNullRef(key.Address);
         if (System.Runtime.CompilerServices.Unsafe.IsNullRef(ref set)) return false;
         ulong bytes = set.Bytes / (ulong)set.Count; // same key mapped twice: release an equal share
         set.Count--;
         set.Bytes -= bytes;
-        if (set.Count == 0) _live.Remove(key);
+        if (set.Count == 0) live.Remove(key.Address);
         LiveMappings--;
         LiveBytes -= bytes;
         LiveMappingsOverTime.Record(t, LiveMappings);
