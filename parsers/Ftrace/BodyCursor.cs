@@ -176,10 +176,11 @@ internal ref struct BodyCursor
     /// nibbles, pair them into bytes and read those as one big-endian number. An sg line holds
     /// dozens of addresses, and the byte loop's per-digit branches were most of its cost.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int HexDigitsVector(ReadOnlySpan<byte> s, int first, out ulong value)
     {
         value = 0;
-        var bytes = Vector128.Create(s[first..]);
+        var bytes = Utf8Scan.Load16(s[first..]);
         var digit = bytes - Vector128.Create((byte)'0');
         var letter = (bytes | Vector128.Create((byte)0x20)) - Vector128.Create((byte)'a'); // 'A'-'F' folded onto 'a'-'f'
         var isDigit = Vector128.LessThanOrEqual(digit, Vector128.Create((byte)9));
@@ -241,7 +242,7 @@ internal ref struct BodyCursor
         name = default;
         var rest = Rest;
         if (rest.Length < Vector128<byte>.Count) return false;
-        var bytes = Vector128.Create(rest);
+        var bytes = Utf8Scan.Load16(rest);
         uint spaces = Vector128.Equals(bytes, Vector128.Create((byte)' ')).ExtractMostSignificantBits();
         if (spaces == 0) return false;
         int length = BitOperations.TrailingZeroCount(spaces);

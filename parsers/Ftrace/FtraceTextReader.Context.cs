@@ -1,5 +1,6 @@
 using System.Runtime.Intrinsics;
 using DmaReplay.Parsers.Model;
+using DmaReplay.Parsers.Text;
 
 namespace DmaReplay.Parsers.Ftrace;
 
@@ -67,7 +68,7 @@ public sealed partial class FtraceTextReader
         {
             if (line[i] != ' ') return false;
         }
-        if (Vector128.EqualsAny(Vector128.Create(line), Vector128.Create((byte)'['))) return false;
+        if (Vector128.EqualsAny(Utf8Scan.Load16(line), Vector128.Create((byte)'['))) return false;
         cpu = (int)(c0 * 100 + c1 * 10 + c2);
         return true;
     }
@@ -78,7 +79,7 @@ public sealed partial class FtraceTextReader
     /// (padding included: equal columns are equal names); only a new or changed comm is interned.
     /// </summary>
     private int CachedTask(ReadOnlySpan<byte> line, int pid) =>
-        _taskCache.Intern(pid, Vector128.Create(line), line[..StandardCommWidth].TrimStart((byte)' '));
+        _taskCache.Intern(pid, Utf8Scan.Load16(line), line[..StandardCommWidth].TrimStart((byte)' '));
 
     /// <summary>"[ddd]" followed by a space; returns the index after the space.</summary>
     private static bool TryCpuField(ReadOnlySpan<byte> line, int open, out int cpu, out int after)

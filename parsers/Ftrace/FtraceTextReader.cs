@@ -222,7 +222,7 @@ public sealed partial class FtraceTextReader
         long seq = ++_eventLineSeq;
         if (e.Cpu >= _lastSeqOnCpu.Length) Array.Resize(ref _lastSeqOnCpu, Math.Max(e.Cpu + 1, _lastSeqOnCpu.Length * 2));
         _lastSeqOnCpu[e.Cpu] = seq;
-        int colon = rest.IndexOf((byte)':');
+        int colon = Text.Utf8Scan.IndexOfNear(rest, (byte)':');
         if (colon <= 0)
         {
             Malformed(line, "no event name after the timestamp");

@@ -123,6 +123,7 @@ internal struct SgValues()
 
     public readonly ReadOnlySpan<ulong> Span => Items.AsSpan(0, Count);
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public void Append(ulong value)
     {
         if (Count == Items.Length) Grow();
@@ -130,7 +131,7 @@ internal struct SgValues()
     }
 
     /// <summary>Doubles the array, keeping its values.</summary>
-    public void Grow() => Array.Resize(ref Items, Items.Length * 2);
+    private void Grow() => Array.Resize(ref Items, Items.Length * 2);
 }
 
 /// <summary>Which sg array of an event a value belongs to.</summary>
