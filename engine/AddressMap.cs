@@ -11,8 +11,9 @@ namespace DmaReplay.Engine;
 /// table never needs cleaning and stays as small as the live keys allow.
 /// </summary>
 /// <remarks>
-/// A reference returned by <see cref="GetValueRefOrAddDefault"/> or <see cref="GetValueRefOrNullRef"/>
-/// is valid only until the next add or remove. Iteration order is not defined (nothing
+/// A reference returned by <see cref="GetValueRefOrAddDefault"/>, <see cref="GetValueRefOrNullRef"/>
+/// or <see cref="ValueAt"/>, and a slot returned by <see cref="Find"/>, are valid only until the
+/// next add or remove. Iteration order is not defined (nothing
 /// depends on it).
 /// </remarks>
 internal sealed class AddressMap<TValue> where TValue : struct
@@ -67,35 +68,46 @@ internal sealed class AddressMap<TValue> where TValue : struct
         }
     }
 
-    /// <summary>The value of <paramref name="key"/>, or a null reference (test with Unsafe.IsNullRef) when absent.</summary>
-    public ref TValue GetValueRefOrNullRef(ulong key)
+    /// <summary>The slot holding <paramref name="key"/>, or -1 when absent.</summary>
+    public int Find(ulong key)
     {
         var slots = _slots;
         int mask = slots.Length - 1;
         for (int i = Home(key); ; i = (i + 1) & mask)
         {
-            ref var s = ref slots[i];
-            if (!s.Used) return ref Unsafe.NullRef<TValue>();
-            if (s.Key == key) return ref s.Value;
+            if (!slots[i].Used) return -1;
+            if (slots[i].Key == key) return i;
         }
+    }
+
+    /// <summary>The value in a slot <see cref="Find"/> returned.</summary>
+    public ref TValue ValueAt(int slot) => ref _slots[slot].Value;
+
+    /// <summary>The value of <paramref name="key"/>, or a null reference (test with Unsafe.IsNullRef) when absent.</summary>
+    public ref TValue GetValueRefOrNullRef(ulong key)
+    {
+        int i = Find(key);
+        return ref i < 0 ? ref Unsafe.NullRef<TValue>() : ref _slots[i].Value;
     }
 
     /// <summary>Removes <paramref name="key"/>; false when it was absent.</summary>
     public bool Remove(ulong key)
     {
+        int i = Find(key);
+        if (i < 0) return false;
+        RemoveAt(i);
+        return true;
+    }
+
+    /// <summary>Removes the key in a slot <see cref="Find"/> returned (no second lookup).</summary>
+    public void RemoveAt(int slot)
+    {
         var slots = _slots;
         int mask = slots.Length - 1;
-        int i = Home(key);
-        while (true)
-        {
-            if (!slots[i].Used) return false;
-            if (slots[i].Key == key) break;
-            i = (i + 1) & mask;
-        }
         // Backward-shift deletion: move each following key of the run into the hole when the
         // hole lies between its home slot and where it sits, so every key stays reachable.
-        int hole = i;
-        for (int j = (i + 1) & mask; slots[j].Used; j = (j + 1) & mask)
+        int hole = slot;
+        for (int j = (slot + 1) & mask; slots[j].Used; j = (j + 1) & mask)
         {
             int home = Home(slots[j].Key);
             bool holeOnPath = hole <= j ? home <= hole || home > j : home <= hole && home > j;
@@ -105,7 +117,6 @@ internal sealed class AddressMap<TValue> where TValue : struct
         }
         slots[hole] = default;
         Count--;
-        return true;
     }
 
     private void Grow()

@@ -51,8 +51,8 @@ internal sealed class ActiveCachelines(int l1CacheShift)
     {
         if (e.Direction == Parsers.Model.DmaDirection.ToDevice) return;
         ulong cln = CachelineOf(e.PhysAddr);
-        ref var line = ref _lines.GetValueRefOrNullRef(cln);
-        if (System.Runtime.CompilerServices.Unsafe.IsNullRef(ref line)) return;
-        if (--line.Overlap < 0) _lines.Remove(cln);
+        int slot = _lines.Find(cln);
+        if (slot < 0) return;
+        if (--_lines.ValueAt(slot).Overlap < 0) _lines.RemoveAt(slot);
     }
 }

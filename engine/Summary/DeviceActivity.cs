@@ -93,12 +93,14 @@ public sealed class DeviceActivity
     private bool Remove(LiveKey key, long t)
     {
         var live = _live[(int)key.Class];
-        ref var set = ref live.GetValueRefOrNullRef(key.Address);
-        if (System.Runtime.CompilerServices.Unsafe.IsNullRef(ref set)) return false;
-        ulong bytes = set.Bytes / (ulong)set.Count; // same key mapped twice: release an equal share
+        int slot = live.Find(key.Address);
+        if (slot < 0) return false;
+        ref var set = ref live.ValueAt(slot);
+        // Same key mapped more than once: release an equal share (no division for the usual single mapping).
+        ulong bytes = set.Count == 1 ? set.Bytes : set.Bytes / (ulong)set.Count;
         set.Count--;
         set.Bytes -= bytes;
-        if (set.Count == 0) live.Remove(key.Address);
+        if (set.Count == 0) live.RemoveAt(slot);
         LiveMappings--;
         LiveBytes -= bytes;
         LiveMappingsOverTime.Record(t, LiveMappings);
