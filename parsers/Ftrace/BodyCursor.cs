@@ -172,31 +172,62 @@ internal ref struct BodyCursor
 
     /// <summary>
     /// <see cref="HexDigitsScalar"/> on the 16 bytes at <paramref name="first"/> at once (at least
-    /// 17 must be there): classify every byte, count the leading digits, turn the digits into
-    /// nibbles, pair them into bytes and read those as one big-endian number. An sg line holds
+    /// 17 must be there): classify every byte and count the leading digits. An sg line holds
     /// dozens of addresses, and the byte loop's per-digit branches were most of its cost.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int HexDigitsVector(ReadOnlySpan<byte> s, int first, out ulong value)
     {
         value = 0;
-        var bytes = Utf8Scan.Load16(s[first..]);
+        uint hex = HexLanes(Utf8Scan.Load16(s[first..]), out var nibbles);
+        int n = BitOperations.TrailingZeroCount(~hex); // leading hex digits, 0–16
+        if (n == 0 || (n == 16 && HexDigit(s[first + 16]) <= 15)) return -1; // none, or more than 16
+        value = HexValue(nibbles, n);
+        return first + n;
+    }
+
+    /// <summary>Which of 16 bytes are hex digits (bit i for byte i), and the digits' values.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint HexLanes(Vector128<byte> bytes, out Vector128<byte> nibbles)
+    {
         var digit = bytes - Vector128.Create((byte)'0');
         var letter = (bytes | Vector128.Create((byte)0x20)) - Vector128.Create((byte)'a'); // 'A'-'F' folded onto 'a'-'f'
         var isDigit = Vector128.LessThanOrEqual(digit, Vector128.Create((byte)9));
         var isHex = isDigit | Vector128.LessThanOrEqual(letter, Vector128.Create((byte)5));
-        int n = BitOperations.TrailingZeroCount(~isHex.ExtractMostSignificantBits()); // leading hex digits, 0–16
-        if (n == 0 || (n == 16 && HexDigit(s[first + 16]) <= 15)) return -1; // none, or more than 16
-        var nibbles = Vector128.ConditionalSelect(isDigit, digit, letter + Vector128.Create((byte)10))
-            & Vector128.LessThan(Vector128<byte>.Indices, Vector128.Create((byte)n));
+        nibbles = Vector128.ConditionalSelect(isDigit, digit, letter + Vector128.Create((byte)10));
+        return isHex.ExtractMostSignificantBits();
+    }
+
+    /// <summary>The number the first <paramref name="n"/> (1–16) nibbles spell, most significant first.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong HexValue(Vector128<byte> nibbles, int n)
+    {
+        nibbles &= Vector128.LessThan(Vector128<byte>.Indices, Vector128.Create((byte)n));
         // Each 16-bit lane holds two digits, the more significant in its low byte: pair them into
         // one byte (the high byte of the lane is left over and dropped by the narrowing).
         var lanes = nibbles.AsUInt16();
         var pairs = Vector128.Narrow((lanes << 4) | (lanes >> 8), lanes);
         // The first 8 bytes are now the 16 digits (zeros after the n-th) in big-endian order.
         ulong all16 = BinaryPrimitives.ReverseEndianness(pairs.AsUInt64().ToScalar());
-        value = all16 >> (64 - 4 * n);
-        return first + n;
+        return all16 >> (64 - 4 * n);
+    }
+
+    /// <summary>
+    /// Utf8Number.TryParseHex of the token <c>s[start..end]</c>, decoded 16 bytes at a time when
+    /// <paramref name="s"/> has them after the digits' start.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool TryParseHexToken(ReadOnlySpan<byte> s, int start, int end, out ulong value)
+    {
+        int first = end - start > 2 && s[start] == '0' && (s[start + 1] | 0x20) == 'x' ? start + 2 : start;
+        int n = end - first;
+        if (n is < 1 or > 16 || s.Length - first < Vector128<byte>.Count) return Utf8Number.TryParseHex(s[start..end], out value);
+        value = 0;
+        uint hex = HexLanes(Utf8Scan.Load16(s[first..]), out var nibbles);
+        uint digits = (1u << n) - 1;
+        if ((hex & digits) != digits) return false;
+        value = HexValue(nibbles, n);
+        return true;
     }
 
     /// <summary>Digit value, or 16 for a non-hex byte. A table, not comparisons: digits and letters alternate at random in addresses, so branches on them mispredict.</summary>
@@ -325,24 +356,81 @@ internal ref struct BodyCursor
         if (!TryLit("{"u8)) { Fail("expected '{' after " + what); return 0; }
         if (TryLit("}"u8)) { SkipSpace(); return 0; }
         var s = _s;
+        int pos = _pos;
+        // Each element ends at the next ',' or '}'; the delimiters come from a mask of 64 bytes
+        // at a time, so the elements' extents are known up front and their decoding does not
+        // wait on one another.
+        var delimiters = new Delimiters(s, pos);
+        var items = values.Items;
+        int count = 0; // kept in a register, stored once at the end
         while (true)
         {
-            // Fast path: a well-formed element ends at the first ',' or '}', exactly where the search below stops.
-            int next = ScanHex(s, _pos, out ulong v);
-            if (next < 0 || next >= s.Length || s[next] is not ((byte)',' or (byte)'}'))
-            {
-                var rest = s[_pos..];
-                next = rest.IndexOfAny((byte)',', (byte)'}');
-                if (next < 0) { Fail("unterminated array " + what); return values.Count; }
-                if (!Utf8Number.TryParseHex(rest[..next], out v)) { Fail("bad array element in " + what); return values.Count; }
-                next += _pos;
-            }
-            values.Append(v);
-            _pos = next + 1;
-            if (s[next] == '}') break;
+            int end = delimiters.Next();
+            if (end < 0) { _pos = pos; Fail("unterminated array " + what); break; }
+            if (!TryParseHexToken(s, pos, end, out ulong v)) { _pos = pos; Fail("bad array element in " + what); break; }
+            if (count == items.Length) items = values.Grow();
+            items[count++] = v;
+            pos = end + 1;
+            if (s[end] != '}') continue;
+            _pos = pos;
+            SkipSpace();
+            break;
         }
-        SkipSpace();
-        return values.Count;
+        values.Count = count;
+        return count;
+    }
+
+    /// <summary>The ',' and '}' of a text in order, found 64 bytes at a time as a bit mask.</summary>
+    private ref struct Delimiters
+    {
+        private const int Window = 64;
+        private readonly ReadOnlySpan<byte> _s;
+        private int _window; // start of the window _mask covers
+        private ulong _mask; // its delimiters not yet returned, bit i for byte _window + i
+
+        public Delimiters(ReadOnlySpan<byte> s, int from)
+        {
+            _s = s;
+            _window = from;
+            _mask = MaskAt(s, from);
+        }
+
+        /// <summary>The index of the next delimiter, or -1 when there is none.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public int Next()
+        {
+            while (_mask == 0)
+            {
+                _window += Window;
+                if (_window >= _s.Length) return -1;
+                _mask = MaskAt(_s, _window);
+            }
+            int i = _window + BitOperations.TrailingZeroCount(_mask);
+            _mask &= _mask - 1;
+            return i;
+        }
+
+        private static ulong MaskAt(ReadOnlySpan<byte> s, int at)
+        {
+            if (at >= s.Length) return 0;
+            if (s.Length - at >= Window) return Mask64(s.Slice(at, Window));
+            if (s.Length >= Window) return Mask64(s[^Window..]) >> (at - (s.Length - Window)); // the last 64 bytes, shifted
+            ulong mask = 0;
+            for (int i = at; i < s.Length; i++)
+            {
+                if (s[i] is (byte)',' or (byte)'}') mask |= 1UL << (i - at);
+            }
+            return mask;
+        }
+
+        private static ulong Mask64(ReadOnlySpan<byte> s) =>
+            Mask16(s) | (ulong)Mask16(s[16..]) << 16 | (ulong)Mask16(s[32..]) << 32 | (ulong)Mask16(s[48..]) << 48;
+
+        private static uint Mask16(ReadOnlySpan<byte> s)
+        {
+            var v = Utf8Scan.Load16(s);
+            return (Vector128.Equals(v, Vector128.Create((byte)',')) | Vector128.Equals(v, Vector128.Create((byte)'}'))).ExtractMostSignificantBits();
+        }
     }
 
     private void SkipSpace()

@@ -130,8 +130,12 @@ internal struct SgValues()
         Items[Count++] = value;
     }
 
-    /// <summary>Doubles the array, keeping its values.</summary>
-    private void Grow() => Array.Resize(ref Items, Items.Length * 2);
+    /// <summary>Doubles the array, keeping its values; returns the new array.</summary>
+    public ulong[] Grow()
+    {
+        Array.Resize(ref Items, Items.Length * 2);
+        return Items;
+    }
 }
 
 /// <summary>Which sg array of an event a value belongs to.</summary>
