@@ -16,8 +16,8 @@ internal sealed class DmaDebugHash
     public const int HashFnShift = 13;
     public const int None = -1;
 
-    private readonly int[] _head = NewBuckets();
-    private readonly int[] _tail = NewBuckets();
+    // Bucket b's first entry at [2b], its last at [2b + 1]: one cache line for both ends.
+    private readonly int[] _ends = NewBuckets();
     private DebugEntry[] _entries = new DebugEntry[1024];
     private int _used; // entries ever handed out; those below it not live are on the free list
     private int _free = None;
@@ -26,12 +26,15 @@ internal sealed class DmaDebugHash
 
     private static int[] NewBuckets()
     {
-        var b = new int[HashSize];
+        var b = new int[2 * HashSize];
         Array.Fill(b, None);
         return b;
     }
 
     private static int Bucket(ulong devAddr) => (int)((devAddr >> HashFnShift) & (HashSize - 1));
+
+    private ref int Head(int bucket) => ref _ends[2 * bucket];
+    private ref int Tail(int bucket) => ref _ends[2 * bucket + 1];
 
     /// <summary>The entry with this index. The reference is valid until the next <see cref="Allocate"/>.</summary>
     public ref DebugEntry this[int id] => ref _entries[id];
@@ -57,10 +60,10 @@ internal sealed class DmaDebugHash
         ref var e = ref _entries[id];
         int b = Bucket(e.DevAddr);
         e.Next = None;
-        e.Prev = _tail[b];
+        e.Prev = Tail(b);
         if (e.Prev != None) _entries[e.Prev].Next = id;
-        else _head[b] = id;
-        _tail[b] = id;
+        else Head(b) = id;
+        Tail(b) = id;
         Count++;
     }
 
@@ -70,9 +73,9 @@ internal sealed class DmaDebugHash
         ref var e = ref _entries[id];
         int b = Bucket(e.DevAddr);
         if (e.Prev != None) _entries[e.Prev].Next = e.Next;
-        else _head[b] = e.Next;
+        else Head(b) = e.Next;
         if (e.Next != None) _entries[e.Next].Prev = e.Prev;
-        else _tail[b] = e.Prev;
+        else Tail(b) = e.Prev;
         Count--;
         e.Prev = None;
         e.Next = _free;
@@ -105,7 +108,7 @@ internal sealed class DmaDebugHash
         var entries = _entries;
         int best = None;
         int matches = 0, bestLevel = -1;
-        for (int id = _head[bucket]; id != None; id = entries[id].Next)
+        for (int id = Head(bucket); id != None; id = entries[id].Next)
         {
             ref var e = ref entries[id];
             if (e.Device != r.Device) continue;
@@ -131,7 +134,7 @@ internal sealed class DmaDebugHash
         ulong limit = Math.Min((ulong)HashSize, (r.DevAddr >> HashFnShift) + 1);
         for (ulong i = 0; i < limit; i++, addr -= 1UL << HashFnShift)
         {
-            for (int id = _head[Bucket(addr)]; id != None; id = _entries[id].Next)
+            for (int id = Head(Bucket(addr)); id != None; id = _entries[id].Next)
             {
                 ref var e = ref _entries[id];
                 if (e.Device == r.Device && e.DevAddr <= r.DevAddr && e.DevAddr + e.Size >= r.DevAddr + r.Size) n++;
@@ -145,7 +148,7 @@ internal sealed class DmaDebugHash
     public int CountExact(in DebugRef r)
     {
         int n = 0;
-        for (int id = _head[Bucket(r.DevAddr)]; id != None; id = _entries[id].Next)
+        for (int id = Head(Bucket(r.DevAddr)); id != None; id = _entries[id].Next)
         {
             if (_entries[id].Device == r.Device && _entries[id].DevAddr == r.DevAddr) n++;
         }
@@ -155,7 +158,7 @@ internal sealed class DmaDebugHash
     /// <summary>A live entry of another device at exactly this address (not a kernel lookup: our unmap-wrong-device rule).</summary>
     public int FindOnOtherDevice(ulong devAddr, int device)
     {
-        for (int id = _head[Bucket(devAddr)]; id != None; id = _entries[id].Next)
+        for (int id = Head(Bucket(devAddr)); id != None; id = _entries[id].Next)
         {
             if (_entries[id].DevAddr == devAddr && _entries[id].Device != device) return id;
         }
@@ -167,7 +170,7 @@ internal sealed class DmaDebugHash
     {
         for (int b = 0; b < HashSize; b++)
         {
-            for (int id = _head[b]; id != None; id = _entries[id].Next) yield return _entries[id];
+            for (int id = Head(b); id != None; id = _entries[id].Next) yield return _entries[id];
         }
     }
 }
