@@ -19,6 +19,7 @@ internal static class DebugEntryTypes
     };
 
     /// <summary>The entry type a map or release event creates or names.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public static DebugEntryType Of(DmaEventKind kind) => kind switch
     {
         DmaEventKind.DmaMapPage or DmaEventKind.DmaUnmapPage or DmaEventKind.DmaSyncSingleForCpu

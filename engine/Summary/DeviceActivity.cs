@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using DmaReplay.Parsers.Model;
 
 namespace DmaReplay.Engine.Summary;
@@ -54,6 +55,7 @@ public sealed class DeviceActivity
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool IsFailedMapOrAlloc(DmaEvent e) => e.Kind switch
     {
         DmaEventKind.DmaMapSg => e.Ents == 0,
@@ -61,6 +63,7 @@ public sealed class DeviceActivity
         _ => e.IsMappingError,
     };
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static LiveKey KeyOf(DmaEvent e) => e.Kind switch
     {
         DmaEventKind.DmaMapSg or DmaEventKind.DmaUnmapSg =>
@@ -70,6 +73,7 @@ public sealed class DeviceActivity
         _ => new LiveKey(MappingClass.Streaming, e.DmaAddr),
     };
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static ulong BytesOf(DmaEvent e)
     {
         if (e.Kind != DmaEventKind.DmaMapSg) return e.Size;
