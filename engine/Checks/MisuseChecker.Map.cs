@@ -13,7 +13,7 @@ public sealed partial class MisuseChecker
             MapFailed(e);
             return;
         }
-        int entry = NewEntry(e, DebugEntryTypes.Of(e.Kind), e.DmaAddr, e.Size, e.Direction, 0, 0, e.PhysAddr, ++_mapCalls, 0);
+        int entry = NewEntry(e, EventOrigin.Of(e), DebugEntryTypes.Of(e.Kind), e.DmaAddr, e.Size, e.Direction, 0, 0, e.PhysAddr, ++_mapCalls, 0);
         AddEntry(entry, e, trackCacheline: true);
     }
 
@@ -32,11 +32,13 @@ public sealed partial class MisuseChecker
         var list = _sgLists.Add(e, call);
         int mapped = Math.Min(e.Ents, dma.Length); // beyond 128 the trace has no addresses
         int listId = list?.Id ?? ScatterGatherLists.NoList;
+        var origin = EventOrigin.Of(e);
+        var limits = SegmentLimitsOf(e.Device);
         for (int i = 0; i < mapped; i++)
         {
-            int entry = NewEntry(e, DebugEntryType.Sg, dma[i], len[i], e.Direction, e.Nents, e.Ents, i < phys.Length ? phys[i] : 0, call, i);
+            int entry = NewEntry(e, origin, DebugEntryType.Sg, dma[i], len[i], e.Direction, e.Nents, e.Ents, i < phys.Length ? phys[i] : 0, call, i);
             _hash[entry].SgList = listId;
-            CheckSegment(e, dma[i], len[i]);
+            CheckSegment(e, limits, dma[i], len[i]);
             AddEntry(entry, e, trackCacheline: i < phys.Length);
         }
     }
@@ -52,7 +54,7 @@ public sealed partial class MisuseChecker
         }
         var type = DebugEntryTypes.Of(e.Kind);
         var dir = type == DebugEntryType.Coherent ? DmaDirection.Bidirectional : e.Direction; // 6.12 prints a stale dir
-        AddEntry(NewEntry(e, type, e.DmaAddr, e.Size, dir, 0, 0, e.VirtAddr, ++_mapCalls, 0), e, trackCacheline: false);
+        AddEntry(NewEntry(e, EventOrigin.Of(e), type, e.DmaAddr, e.Size, dir, 0, 0, e.VirtAddr, ++_mapCalls, 0), e, trackCacheline: false);
     }
 
     // dma_alloc_noncontiguous → debug_dma_map_sg(dev, sgl, orig_nents, 1, dir, attrs).
@@ -64,7 +66,7 @@ public sealed partial class MisuseChecker
             return;
         }
         var phys = e.PhysAddrs;
-        int entry = NewEntry(e, DebugEntryType.Sg, e.DmaAddr, e.Size, e.Direction, phys.Length, 1, phys.IsEmpty ? 0 : phys[0], ++_mapCalls, 0);
+        int entry = NewEntry(e, EventOrigin.Of(e), DebugEntryType.Sg, e.DmaAddr, e.Size, e.Direction, phys.Length, 1, phys.IsEmpty ? 0 : phys[0], ++_mapCalls, 0);
         AddEntry(entry, e, trackCacheline: !phys.IsEmpty);
     }
 
@@ -84,7 +86,7 @@ public sealed partial class MisuseChecker
     }
 
     /// <summary>A new entry, filled but not yet hashed; returns its index in <see cref="_hash"/>.</summary>
-    private int NewEntry(DmaEvent e, DebugEntryType type, ulong devAddr, ulong size, DmaDirection dir,
+    private int NewEntry(DmaEvent e, in EventOrigin origin, DebugEntryType type, ulong devAddr, ulong size, DmaDirection dir,
         int sgCall, int sgMapped, ulong phys, long call, int segment)
     {
         int id = _hash.Allocate();
@@ -98,7 +100,7 @@ public sealed partial class MisuseChecker
         entry.SgMappedEnts = sgMapped;
         entry.PhysAddr = phys;
         entry.Attrs = e.Attrs;
-        entry.Origin = EventOrigin.Of(e);
+        entry.Origin = origin;
         entry.MapCall = call;
         entry.Segment = segment;
         entry.TracksCacheline = false;
@@ -136,9 +138,8 @@ public sealed partial class MisuseChecker
     }
 
     // check_sg_segment, with the segment's DMA length standing in for the CPU length the trace does not print.
-    private void CheckSegment(DmaEvent e, ulong start, ulong length)
+    private void CheckSegment(DmaEvent e, SegmentLimits limits, ulong start, ulong length)
     {
-        var limits = SegmentLimitsOf(e.Device);
         if (limits.MaxSegmentSize is { } max && length > max || limits.SegmentBoundaryMask is not null && length > 0)
             ReportSegment(e, start, length, limits);
     }
