@@ -20,7 +20,7 @@ public sealed partial class FtraceTextReader
             e.Pid = pid;
             e.Cpu = cpu;
             e.Task = CachedTask(line, pid);
-            return TryFlagsAndTimestamp(line, StandardCpuEnd, e, out pos);
+            return TryStandardFlagsAndTimestamp(line, e, out pos) || TryFlagsAndTimestamp(line, StandardCpuEnd, e, out pos);
         }
         pos = 0;
         int searchFrom = 0;
@@ -125,6 +125,46 @@ public sealed partial class FtraceTextReader
         e.Pid = (int)pid;
         e.Tgid = tgid;
         e.Task = _strings.Tasks.Intern(comm);
+        return true;
+    }
+
+    /// <summary>
+    /// <see cref="TryFlagsAndTimestamp"/> at column 31 of a standard-layout line whose flags and
+    /// timestamp are in tracefs' own columns too: "%c%c%c%c%c %5lu.%06lu: ", the five flags, the
+    /// seconds right-aligned in five columns, six digits of microseconds, the name at column 51.
+    /// Checked at those columns; false, with nothing set, for anything else (a wider timestamp,
+    /// four flag columns, bad flags), which the general parser then reads — or rejects.
+    /// </summary>
+    private static bool TryStandardFlagsAndTimestamp(ReadOnlySpan<byte> line, DmaEvent e, out int pos)
+    {
+        pos = 0;
+        const int Flags = StandardCpuEnd, Secs = Flags + 6, Dot = Secs + 5, Colon = Dot + 7;
+        if (line.Length <= Colon + 1 || line[Flags + 5] != ' ' || line[Dot] != '.' || line[Colon] != ':' || line[Colon + 1] != ' ') return false;
+        // As the general parser: a digit first means no flag column; a space in the column makes it fail.
+        if ((uint)(line[Flags] - '0') <= 9 || line[Flags + 4] == ' ') return false;
+        if (!TryParseLatencyFlags(line.Slice(Flags, 5), out var flags, out byte preempt, out byte migrate)) return false;
+        int i = Secs;
+        while (i < Dot && line[i] == ' ') i++;
+        if (i == Dot) return false;
+        long secs = 0;
+        for (; i < Dot; i++)
+        {
+            uint d = (uint)(line[i] - '0');
+            if (d > 9) return false;
+            secs = secs * 10 + d;
+        }
+        long micros = 0;
+        for (i = Dot + 1; i < Colon; i++)
+        {
+            uint d = (uint)(line[i] - '0');
+            if (d > 9) return false;
+            micros = micros * 10 + d;
+        }
+        e.Flags = flags;
+        e.PreemptDepth = preempt;
+        e.MigrateDisable = migrate;
+        e.TimestampNs = secs * 1_000_000_000L + micros * 1000;
+        pos = Colon + 2;
         return true;
     }
 
