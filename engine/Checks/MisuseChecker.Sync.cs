@@ -15,36 +15,44 @@ public sealed partial class MisuseChecker
             return;
         }
         ref var entry = ref _hash[id];
-        // The checks here, their messages in methods of their own: formatting would otherwise
-        // give this method a stack frame the runtime zeroes on every call.
-        if (r.Size > entry.Size) SyncOutOfBounds(r, e, entry);
-        if (entry.Direction == DmaDirection.Bidirectional) return;
-        if (r.Direction != entry.Direction)
-            SyncDirectionMismatch("device driver syncs DMA memory with different direction", r, e, entry);
-        if (toCpu && entry.Direction != DmaDirection.FromDevice && r.Direction != DmaDirection.ToDevice)
-            SyncDirectionMismatch("device driver syncs device read-only DMA memory for cpu", r, e, entry);
-        if (!toCpu && entry.Direction != DmaDirection.ToDevice && r.Direction != DmaDirection.FromDevice)
-            SyncDirectionMismatch("device driver syncs device write-only DMA memory to device", r, e, entry);
-        if (r.SgCallEnts != 0 && r.Type == DebugEntryType.Sg && r.SgCallEnts != entry.SgCallEnts) SyncNentsMismatch(r, e, entry);
+        // The usual sync is within its mapping and agrees with it. As in check_unmap, the reports
+        // live in a method of their own: their formatting would otherwise give this method a
+        // stack frame the runtime zeroes on every call.
+        bool directionProblem = entry.Direction != DmaDirection.Bidirectional
+            && (r.Direction != entry.Direction
+                || (toCpu ? entry.Direction != DmaDirection.FromDevice && r.Direction != DmaDirection.ToDevice
+                          : entry.Direction != DmaDirection.ToDevice && r.Direction != DmaDirection.FromDevice)
+                || (r.SgCallEnts != 0 && r.Type == DebugEntryType.Sg && r.SgCallEnts != entry.SgCallEnts));
+        if (r.Size > entry.Size || directionProblem) ReportSyncMismatches(r, e, toCpu, entry);
     }
 
+    /// <summary>check_sync's reports, in its order, for a sync the entry does not agree with.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void SyncOutOfBounds(in DebugRef r, DmaEvent e, in DebugEntry entry) =>
-        Report(Rules.SyncOutOfBounds,
-            $"device driver syncs DMA memory outside allocated range [device address={Hex16(entry.DevAddr)}] [allocation size={entry.Size} bytes] [sync offset+size={r.Size}]",
-            e, r.DevAddr, r.Size, r.Direction, entry.Origin);
+    private void ReportSyncMismatches(in DebugRef r, DmaEvent e, bool toCpu, in DebugEntry entry)
+    {
+        if (r.Size > entry.Size)
+        {
+            Report(Rules.SyncOutOfBounds,
+                $"device driver syncs DMA memory outside allocated range [device address={Hex16(entry.DevAddr)}] [allocation size={entry.Size} bytes] [sync offset+size={r.Size}]",
+                e, r.DevAddr, r.Size, r.Direction, entry.Origin);
+        }
+        if (entry.Direction == DmaDirection.Bidirectional) return;
+        if (r.Direction != entry.Direction)
+            Report(Rules.SyncDirectionMismatch, $"device driver syncs DMA memory with different direction {Dirs(r, entry)}", e, r.DevAddr, r.Size, r.Direction, entry.Origin);
+        if (toCpu && entry.Direction != DmaDirection.FromDevice && r.Direction != DmaDirection.ToDevice)
+            Report(Rules.SyncDirectionMismatch, $"device driver syncs device read-only DMA memory for cpu {Dirs(r, entry)}", e, r.DevAddr, r.Size, r.Direction, entry.Origin);
+        if (!toCpu && entry.Direction != DmaDirection.ToDevice && r.Direction != DmaDirection.FromDevice)
+            Report(Rules.SyncDirectionMismatch, $"device driver syncs device write-only DMA memory to device {Dirs(r, entry)}", e, r.DevAddr, r.Size, r.Direction, entry.Origin);
+        if (r.SgCallEnts != 0 && r.Type == DebugEntryType.Sg && r.SgCallEnts != entry.SgCallEnts)
+        {
+            Report(Rules.SgNentsMismatch,
+                $"device driver syncs DMA sg list with different entry count [map count={entry.SgCallEnts}] [sync count={r.SgCallEnts}]",
+                e, r.DevAddr, r.Size, r.Direction, entry.Origin);
+        }
+    }
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private void SyncDirectionMismatch(string what, in DebugRef r, DmaEvent e, in DebugEntry entry) =>
-        Report(Rules.SyncDirectionMismatch,
-            $"{what} [device address={Hex16(r.DevAddr)}] [size={entry.Size} bytes] [mapped with {entry.Direction.KernelName()}] [synced with {r.Direction.KernelName()}]",
-            e, r.DevAddr, r.Size, r.Direction, entry.Origin);
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private void SyncNentsMismatch(in DebugRef r, DmaEvent e, in DebugEntry entry) =>
-        Report(Rules.SgNentsMismatch,
-            $"device driver syncs DMA sg list with different entry count [map count={entry.SgCallEnts}] [sync count={r.SgCallEnts}]",
-            e, r.DevAddr, r.Size, r.Direction, entry.Origin);
+    private static string Dirs(in DebugRef r, in DebugEntry entry) =>
+        $"[device address={Hex16(r.DevAddr)}] [size={entry.Size} bytes] [mapped with {entry.Direction.KernelName()}] [synced with {r.Direction.KernelName()}]";
 
     /// <summary>
     /// The kernel says "not allocated" for every failed containing lookup, overruns included. We
