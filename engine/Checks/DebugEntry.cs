@@ -19,6 +19,7 @@ internal static class DebugEntryTypes
     };
 
     /// <summary>The entry type a map or release event creates or names.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public static DebugEntryType Of(DmaEventKind kind) => kind switch
     {
         DmaEventKind.DmaMapPage or DmaEventKind.DmaUnmapPage or DmaEventKind.DmaSyncSingleForCpu
@@ -39,20 +40,23 @@ internal readonly record struct EventOrigin(int Input, long Line, long Timestamp
 }
 
 /// <summary>
-/// struct dma_debug_entry: one tracked mapping (one per mapped segment for sg lists), kept on an
-/// intrusive bucket list like the kernel's, and recycled through a free list.
+/// struct dma_debug_entry: one tracked mapping (one per mapped segment for sg lists). Entries live
+/// in one array of <see cref="DmaDebugHash"/> and are named by their index there; the bucket list
+/// links are indices too, so the hash is a few flat arrays the collector never has to trace, and
+/// a bucket walk reads the fields it compares from one place.
 /// </summary>
-internal sealed class DebugEntry
+internal struct DebugEntry
 {
-    internal DebugEntry? Next;
-    internal DebugEntry? Prev;
-
+    // What __hash_bucket_find compares, first, next to the bucket links it follows.
     public int Device;
-    public ulong DevAddr;
-    public ulong Size;
     public DebugEntryType Type;
     public DmaDirection Direction;
     public int SgCallEnts;
+    public ulong DevAddr;
+    public ulong Size;
+    internal int Next; // next entry of the bucket (or of the free list); DmaDebugHash.None at the end
+    internal int Prev;
+
     public int SgMappedEnts;
     /// <summary>CPU physical address; for coherent allocations the trace's virt_addr stands in (same pointer, same value).</summary>
     public ulong PhysAddr;
@@ -64,8 +68,8 @@ internal sealed class DebugEntry
     public int Segment;
     /// <summary>Inserted into the active-cacheline tracking (a real physical address was known).</summary>
     public bool TracksCacheline;
-    /// <summary>For dma_map_sg segments: the list record that pairs the unmap (valid while its Call equals <see cref="MapCall"/>).</summary>
-    public ScatterGatherLists.SgList? List;
+    /// <summary>For dma_map_sg segments: the id of the list record that pairs the unmap (valid while its Call equals <see cref="MapCall"/>); else <see cref="ScatterGatherLists.NoList"/>.</summary>
+    public int SgList;
 }
 
 /// <summary>The lookup reference of a release or sync (the kernel's on-stack "ref" entry).</summary>

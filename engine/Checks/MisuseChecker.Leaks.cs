@@ -66,7 +66,7 @@ public sealed partial class MisuseChecker
         long rise = floors[^1] - floors[0], lateRise = floors[^1] - floors[GrowthWindows * 3 / 4 - 1];
         if (rising < GrowthMinimumRisingSteps || rise < GrowthMinimumRise) return;
         if (lateRise < 8 || lateRise < rise * GrowthLastQuarterShare) return;
-        var at = new EventOrigin(_hash.All().FirstOrDefault()?.Origin.Input ?? 0, 0, _lastTimestampNs, -1, -1, -1, -1);
+        var at = new EventOrigin(_hash.Count > 0 ? _hash.All().First().Origin.Input : 0, 0, _lastTimestampNs, -1, -1, -1, -1);
         Report(Rules.LeakGrowth,
             $"live mappings keep rising: the floor of each eighth of the trace is {string.Join(", ", floors)} [peak={d.PeakLiveMappings}]",
             at, d.Device, 0, d.LiveBytes, DmaDirection.None, null);

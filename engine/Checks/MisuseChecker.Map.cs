@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using DmaReplay.Parsers.Model;
 
 namespace DmaReplay.Engine.Checks;
@@ -12,7 +13,7 @@ public sealed partial class MisuseChecker
             MapFailed(e);
             return;
         }
-        var entry = NewEntry(e, DebugEntryTypes.Of(e.Kind), e.DmaAddr, e.Size, e.Direction, 0, 0, e.PhysAddr, ++_mapCalls, 0);
+        int entry = NewEntry(e, EventOrigin.Of(e), DebugEntryTypes.Of(e.Kind), e.DmaAddr, e.Size, e.Direction, 0, 0, e.PhysAddr, ++_mapCalls, 0);
         AddEntry(entry, e, trackCacheline: true);
     }
 
@@ -30,11 +31,14 @@ public sealed partial class MisuseChecker
         var phys = e.PhysAddrs;
         var list = _sgLists.Add(e, call);
         int mapped = Math.Min(e.Ents, dma.Length); // beyond 128 the trace has no addresses
+        int listId = list?.Id ?? ScatterGatherLists.NoList;
+        var origin = EventOrigin.Of(e);
+        var limits = SegmentLimitsOf(e.Device);
         for (int i = 0; i < mapped; i++)
         {
-            var entry = NewEntry(e, DebugEntryType.Sg, dma[i], len[i], e.Direction, e.Nents, e.Ents, i < phys.Length ? phys[i] : 0, call, i);
-            entry.List = list;
-            CheckSegment(e, dma[i], len[i]);
+            int entry = NewEntry(e, origin, DebugEntryType.Sg, dma[i], len[i], e.Direction, e.Nents, e.Ents, i < phys.Length ? phys[i] : 0, call, i);
+            _hash[entry].SgList = listId;
+            CheckSegment(e, limits, dma[i], len[i]);
             AddEntry(entry, e, trackCacheline: i < phys.Length);
         }
     }
@@ -50,7 +54,7 @@ public sealed partial class MisuseChecker
         }
         var type = DebugEntryTypes.Of(e.Kind);
         var dir = type == DebugEntryType.Coherent ? DmaDirection.Bidirectional : e.Direction; // 6.12 prints a stale dir
-        AddEntry(NewEntry(e, type, e.DmaAddr, e.Size, dir, 0, 0, e.VirtAddr, ++_mapCalls, 0), e, trackCacheline: false);
+        AddEntry(NewEntry(e, EventOrigin.Of(e), type, e.DmaAddr, e.Size, dir, 0, 0, e.VirtAddr, ++_mapCalls, 0), e, trackCacheline: false);
     }
 
     // dma_alloc_noncontiguous → debug_dma_map_sg(dev, sgl, orig_nents, 1, dir, attrs).
@@ -62,10 +66,11 @@ public sealed partial class MisuseChecker
             return;
         }
         var phys = e.PhysAddrs;
-        var entry = NewEntry(e, DebugEntryType.Sg, e.DmaAddr, e.Size, e.Direction, phys.Length, 1, phys.IsEmpty ? 0 : phys[0], ++_mapCalls, 0);
+        int entry = NewEntry(e, EventOrigin.Of(e), DebugEntryType.Sg, e.DmaAddr, e.Size, e.Direction, phys.Length, 1, phys.IsEmpty ? 0 : phys[0], ++_mapCalls, 0);
         AddEntry(entry, e, trackCacheline: !phys.IsEmpty);
     }
 
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private void MapFailed(DmaEvent e)
     {
         _lastFailedMap[e.Device] = EventOrigin.Of(e);
@@ -80,10 +85,12 @@ public sealed partial class MisuseChecker
         Report(Rules.MapFailed, what, e, e.DmaAddr, e.Size, e.Direction, null);
     }
 
-    private DebugEntry NewEntry(DmaEvent e, DebugEntryType type, ulong devAddr, ulong size, DmaDirection dir,
+    /// <summary>A new entry, filled but not yet hashed; returns its index in <see cref="_hash"/>.</summary>
+    private int NewEntry(DmaEvent e, in EventOrigin origin, DebugEntryType type, ulong devAddr, ulong size, DmaDirection dir,
         int sgCall, int sgMapped, ulong phys, long call, int segment)
     {
-        var entry = _hash.Allocate();
+        int id = _hash.Allocate();
+        ref var entry = ref _hash[id];
         entry.Device = e.Device;
         entry.DevAddr = devAddr;
         entry.Size = size;
@@ -93,21 +100,28 @@ public sealed partial class MisuseChecker
         entry.SgMappedEnts = sgMapped;
         entry.PhysAddr = phys;
         entry.Attrs = e.Attrs;
-        entry.Origin = EventOrigin.Of(e);
+        entry.Origin = origin;
         entry.MapCall = call;
         entry.Segment = segment;
         entry.TracksCacheline = false;
-        entry.List = null;
-        return entry;
+        entry.SgList = ScatterGatherLists.NoList;
+        return id;
     }
 
     // add_dma_entry: hash it, then the active-cacheline insert and its EEXIST report.
-    private void AddEntry(DebugEntry entry, DmaEvent e, bool trackCacheline)
+    private void AddEntry(int id, DmaEvent e, bool trackCacheline)
     {
-        _hash.Add(entry);
+        _hash.Add(id);
         if (!trackCacheline) return;
+        ref var entry = ref _hash[id];
         entry.TracksCacheline = true;
-        if (!_cachelines.Insert(entry, out bool overflowed, out var owner)) return;
+        if (_cachelines.Insert(entry, out bool overflowed, out var owner)) CachelineExists(entry, e, overflowed, owner);
+    }
+
+    /// <summary>active_cacheline_insert said -EEXIST: add_dma_entry's reports (a method of its own, off the hot path).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void CachelineExists(in DebugEntry entry, DmaEvent e, bool overflowed, EventOrigin owner)
+    {
         ulong cln = _cachelines.CachelineOf(entry.PhysAddr);
         bool cacheClean = (e.Attrs & DmaAttrs.CachelinesOverlap) != 0;
         if (overflowed && !cacheClean)
@@ -124,9 +138,28 @@ public sealed partial class MisuseChecker
     }
 
     // check_sg_segment, with the segment's DMA length standing in for the CPU length the trace does not print.
-    private void CheckSegment(DmaEvent e, ulong start, ulong length)
+    private void CheckSegment(DmaEvent e, SegmentLimits limits, ulong start, ulong length)
     {
-        if (!_options.Platform.SegmentLimits.TryGetValue(_strings.Device(e.Device), out var limits)) return;
+        if (limits.MaxSegmentSize is { } max && length > max || limits.SegmentBoundaryMask is not null && length > 0)
+            ReportSegment(e, start, length, limits);
+    }
+
+    /// <summary>No --set limits for the device: nothing to check.</summary>
+    private static readonly SegmentLimits NoLimits = new(null, null);
+    private SegmentLimits?[] _segmentLimits = new SegmentLimits?[16];
+
+    /// <summary>The --set limits of a device, looked up by its name once, then by its interned id.</summary>
+    private SegmentLimits SegmentLimitsOf(int device)
+    {
+        if (device < 0) return NoLimits;
+        if (device >= _segmentLimits.Length) Array.Resize(ref _segmentLimits, Math.Max(device + 1, _segmentLimits.Length * 2));
+        return _segmentLimits[device] ??= _options.Platform.SegmentLimits.GetValueOrDefault(_strings.Device(device)) ?? NoLimits;
+    }
+
+    /// <summary>check_sg_segment's reports, for a segment past one of the limits.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ReportSegment(DmaEvent e, ulong start, ulong length, SegmentLimits limits)
+    {
         if (limits.MaxSegmentSize is { } max && length > max)
             Report(Rules.SgSegmentTooLong, $"mapping sg segment longer than device claims to support [len={length}] [max={max}]",
                 e, start, length, e.Direction, null);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using DmaReplay.Parsers.Model;
 
 namespace DmaReplay.Engine.Checks;
@@ -7,12 +8,28 @@ public sealed partial class MisuseChecker
     /// <summary>check_sync: containing lookup, then size and the direction rules; sync never changes state.</summary>
     private void CheckSync(in DebugRef r, DmaEvent e, bool toCpu)
     {
-        var entry = _hash.FindContaining(r);
-        if (entry is null)
+        int id = _hash.FindContaining(r);
+        if (id == DmaDebugHash.None)
         {
             SyncOfNothing(r, e);
             return;
         }
+        ref var entry = ref _hash[id];
+        // The usual sync is within its mapping and agrees with it. As in check_unmap, the reports
+        // live in a method of their own: their formatting would otherwise give this method a
+        // stack frame the runtime zeroes on every call.
+        bool directionProblem = entry.Direction != DmaDirection.Bidirectional
+            && (r.Direction != entry.Direction
+                || (toCpu ? entry.Direction != DmaDirection.FromDevice && r.Direction != DmaDirection.ToDevice
+                          : entry.Direction != DmaDirection.ToDevice && r.Direction != DmaDirection.FromDevice)
+                || (r.SgCallEnts != 0 && r.Type == DebugEntryType.Sg && r.SgCallEnts != entry.SgCallEnts));
+        if (r.Size > entry.Size || directionProblem) ReportSyncMismatches(r, e, toCpu, entry);
+    }
+
+    /// <summary>check_sync's reports, in its order, for a sync the entry does not agree with.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ReportSyncMismatches(in DebugRef r, DmaEvent e, bool toCpu, in DebugEntry entry)
+    {
         if (r.Size > entry.Size)
         {
             Report(Rules.SyncOutOfBounds,
@@ -34,13 +51,14 @@ public sealed partial class MisuseChecker
         }
     }
 
-    private static string Dirs(in DebugRef r, DebugEntry entry) =>
+    private static string Dirs(in DebugRef r, in DebugEntry entry) =>
         $"[device address={Hex16(r.DevAddr)}] [size={entry.Size} bytes] [mapped with {entry.Direction.KernelName()}] [synced with {r.Direction.KernelName()}]";
 
     /// <summary>
     /// The kernel says "not allocated" for every failed containing lookup, overruns included. We
     /// tell an overrun of a live mapping (sync-out-of-bounds) from memory not mapped at all.
     /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private void SyncOfNothing(in DebugRef r, DmaEvent e)
     {
         string tail = $"[device address={Hex16(r.DevAddr)}] [size={r.Size} bytes]";
@@ -50,9 +68,10 @@ public sealed partial class MisuseChecker
                 e, r.DevAddr, r.Size, r.Direction, _lastFailedMap.TryGetValue(r.Device, out var failed) ? failed : null);
             return;
         }
-        var start = _hash.FindContaining(r with { Size = 1 });
-        if (start is not null)
+        int startId = _hash.FindContaining(r with { Size = 1 });
+        if (startId != DmaDebugHash.None)
         {
+            ref var start = ref _hash[startId];
             Report(Rules.SyncOutOfBounds,
                 $"device driver syncs DMA memory outside allocated range [device address={Hex16(start.DevAddr)}] [allocation size={start.Size} bytes] [sync offset+size={r.DevAddr - start.DevAddr + r.Size}]",
                 e, r.DevAddr, r.Size, r.Direction, start.Origin);
@@ -81,7 +100,8 @@ public sealed partial class MisuseChecker
             var r = new DebugRef(e.Device, dma[i], len[i], DebugEntryType.Sg, e.Direction, nelems, 0);
             if (i == 0)
             {
-                mapped = _hash.FindExact(r)?.SgMappedEnts ?? 0;
+                int first = _hash.FindExact(r);
+                mapped = first == DmaDebugHash.None ? 0 : _hash[first].SgMappedEnts;
                 if (mapped == 0)
                 {
                     SyncOfNothing(r, e);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using DmaReplay.Engine.Findings;
 using DmaReplay.Parsers;
 using DmaReplay.Parsers.Model;
@@ -88,6 +89,8 @@ public sealed partial class MisuseChecker : ITraceEventHandler
         }
     }
 
+    // Findings are rare; not inlined, so that no hot method carries their formatting in its frame.
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private void Report(string rule, string message, EventOrigin at, int device, ulong dmaAddr, ulong size,
         DmaDirection direction, EventOrigin? related) =>
         _sink.Report(rule, $"DMA-API: {_strings.Device(device)}: {message}", _strings.Device(device), at, dmaAddr, size, direction, related);

@@ -10,12 +10,18 @@ namespace DmaReplay.Engine.Checks;
 /// </summary>
 internal sealed class ScatterGatherLists
 {
+    /// <summary>The id of no list (a <see cref="DebugEntry.SgList"/> of a mapping that is not a dma_map_sg segment).</summary>
+    public const int NoList = -1;
+
     private readonly Dictionary<(int Device, ulong FirstPhys), SgList> _heads = new();
+    private readonly List<SgList> _byId = [];
     private readonly Stack<SgList> _free = new();
 
     /// <summary>One dma_map_sg call: its entries, returned segments and where it happened.</summary>
     internal sealed class SgList
     {
+        /// <summary>Its index among the records, which debug entries keep instead of a reference.</summary>
+        public int Id;
         public long Call;
         public int Device;
         public ulong[] Phys = new ulong[16];
@@ -51,7 +57,7 @@ internal sealed class ScatterGatherLists
     public SgList? Add(DmaEvent e, long call)
     {
         if (e.PhysAddrs.IsEmpty) return null;
-        var list = _free.Count > 0 ? _free.Pop() : new SgList();
+        var list = _free.Count > 0 ? _free.Pop() : NewList();
         list.Fill(e, call);
         ref var head = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_heads, (e.Device, e.PhysAddrs[0]), out bool exists);
         if (!exists)
@@ -89,9 +95,17 @@ internal sealed class ScatterGatherLists
         return best;
     }
 
-    /// <summary>A segment of this list was released another way (a mismatched unmap): the list is gone.</summary>
-    public void Retire(SgList list, long call)
+    private SgList NewList()
     {
+        var list = new SgList { Id = _byId.Count };
+        _byId.Add(list);
+        return list;
+    }
+
+    /// <summary>A segment of list <paramref name="id"/> was released another way (a mismatched unmap): the list is gone.</summary>
+    public void Retire(int id, long call)
+    {
+        var list = _byId[id];
         if (list.Call != call || !_heads.TryGetValue((list.Device, list.Phys[0]), out var head)) return; // already taken
         for (var l = head; l is not null; l = l.Next)
         {

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using DmaReplay.Parsers.Model;
 
 namespace DmaReplay.Engine.Summary;
@@ -11,7 +12,8 @@ namespace DmaReplay.Engine.Summary;
 /// </summary>
 public sealed class DeviceActivity
 {
-    private readonly Dictionary<LiveKey, LiveSet> _live = new();
+    /// <summary>Live mappings by address, one map per <see cref="MappingClass"/>.</summary>
+    private readonly AddressMap<LiveSet>[] _live = [new(), new(), new()];
 
     internal DeviceActivity(int device, long originNs)
     {
@@ -53,6 +55,7 @@ public sealed class DeviceActivity
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool IsFailedMapOrAlloc(DmaEvent e) => e.Kind switch
     {
         DmaEventKind.DmaMapSg => e.Ents == 0,
@@ -60,6 +63,7 @@ public sealed class DeviceActivity
         _ => e.IsMappingError,
     };
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static LiveKey KeyOf(DmaEvent e) => e.Kind switch
     {
         DmaEventKind.DmaMapSg or DmaEventKind.DmaUnmapSg =>
@@ -69,6 +73,7 @@ public sealed class DeviceActivity
         _ => new LiveKey(MappingClass.Streaming, e.DmaAddr),
     };
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static ulong BytesOf(DmaEvent e)
     {
         if (e.Kind != DmaEventKind.DmaMapSg) return e.Size;
@@ -79,7 +84,7 @@ public sealed class DeviceActivity
 
     private void Add(LiveKey key, ulong bytes, long t)
     {
-        ref var set = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_live, key, out _);
+        ref var set = ref _live[(int)key.Class].GetValueRefOrAddDefault(key.Address, out _);
         set.Count++;
         set.Bytes += bytes;
         LiveMappings++;
@@ -91,12 +96,15 @@ public sealed class DeviceActivity
 
     private bool Remove(LiveKey key, long t)
     {
-        ref var set = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrNullRef(_live, key);
-        if (System.Runtime.CompilerServices.Unsafe.IsNullRef(ref set)) return false;
-        ulong bytes = set.Bytes / (ulong)set.Count; // same key mapped twice: release an equal share
+        var live = _live[(int)key.Class];
+        int slot = live.Find(key.Address);
+        if (slot < 0) return false;
+        ref var set = ref live.ValueAt(slot);
+        // Same key mapped more than once: release an equal share (no division for the usual single mapping).
+        ulong bytes = set.Count == 1 ? set.Bytes : set.Bytes / (ulong)set.Count;
         set.Count--;
         set.Bytes -= bytes;
-        if (set.Count == 0) _live.Remove(key);
+        if (set.Count == 0) live.RemoveAt(slot);
         LiveMappings--;
         LiveBytes -= bytes;
         LiveMappingsOverTime.Record(t, LiveMappings);

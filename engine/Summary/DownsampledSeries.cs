@@ -35,6 +35,13 @@ public sealed class DownsampledSeries
     public void Record(long timeNs, long value)
     {
         long offset = Math.Max(0, timeNs - _origin);
+        if (_filled > 0 && offset < _filled * _width)
+        {
+            // Within (or, from another CPU, before) the last bucket: the usual case, and the one
+            // the general path below also puts in the last bucket, without its division.
+            Update(_filled - 1, value);
+            return;
+        }
         long idx = offset / _width;
         while (idx >= _max.Length)
         {
@@ -45,6 +52,11 @@ public sealed class DownsampledSeries
         if (idx < 0) idx = 0;
         for (long i = _filled; i <= idx; i++) _max[i] = _min[i] = _current;
         _filled = (int)Math.Max(_filled, idx + 1);
+        Update(idx, value);
+    }
+
+    private void Update(long idx, long value)
+    {
         if (value > _max[idx]) _max[idx] = value;
         if (value < _min[idx]) _min[idx] = value;
         _current = value;

@@ -41,11 +41,23 @@ public sealed partial class FtraceTextReader
 
     private void DeviceAndDirection(ref BodyCursor c, DmaEvent e)
     {
-        var dev = c.Device();
-        if (!c.Ok) return;
-        e.Device = _strings.Devices.Intern(dev);
+        if (!Device(ref c, e)) return;
         e.Direction = c.Direction(out uint raw);
         e.RawDirection = raw;
+    }
+
+    /// <summary>The device name (a word), interned into <see cref="DmaEvent.Device"/>; names shorter than 16 bytes go through the cache.</summary>
+    private bool Device(ref BodyCursor c, DmaEvent e)
+    {
+        if (c.TryShortDevice(out var key, out var name))
+        {
+            e.Device = _deviceCache.Intern(ShortNameCache.Hash(key), key, name);
+            return true;
+        }
+        var dev = c.Device();
+        if (!c.Ok) return false;
+        e.Device = _strings.Devices.Intern(dev);
+        return true;
     }
 
     // "%s dir=%s dma_addr=%llx size=%zu phys_addr=%llx attrs=%s"
@@ -214,9 +226,7 @@ public sealed partial class FtraceTextReader
     private bool SwiotlbBounced(ref BodyCursor c, DmaEvent e)
     {
         c.Lit("dev_name: "u8, "'dev_name: '");
-        var dev = c.Device();
-        if (!c.Ok) return false;
-        e.Device = _strings.Devices.Intern(dev);
+        if (!c.Ok || !Device(ref c, e)) return false;
         e.DmaMask = c.Hex("dma_mask="u8, "'dma_mask='");
         e.DmaAddr = c.Hex("dev_addr="u8, "'dev_addr='");
         e.Size = c.Dec("size="u8, "'size='");
@@ -263,10 +273,8 @@ public sealed partial class FtraceTextReader
     {
         c.Lit("IOMMU:"u8, "'IOMMU:'");
         var driver = c.Word();
-        var dev = c.Device();
-        if (!c.Ok) return false;
+        if (!c.Ok || !Device(ref c, e)) return false;
         e.Driver = _strings.Text.Intern(driver);
-        e.Device = _strings.Devices.Intern(dev);
         e.DmaAddr = c.Hex("iova="u8, "'iova='");
         e.FaultFlags = (int)c.Hex("flags="u8, "'flags='");
         return c.End();
@@ -277,20 +285,14 @@ public sealed partial class FtraceTextReader
     {
         c.Lit("IOMMU: "u8, "'IOMMU: '");
         e.GroupId = c.Int("groupID="u8, "'groupID='");
-        if (!c.Lit("device="u8, "'device='")) return false;
-        var dev = c.Device();
-        if (!c.Ok) return false;
-        e.Device = _strings.Devices.Intern(dev);
+        if (!c.Lit("device="u8, "'device='") || !Device(ref c, e)) return false;
         return c.End();
     }
 
     // "IOMMU: device=%s"
     private bool IommuDevice(ref BodyCursor c, DmaEvent e)
     {
-        c.Lit("IOMMU: device="u8, "'IOMMU: device='");
-        var dev = c.Device();
-        if (!c.Ok) return false;
-        e.Device = _strings.Devices.Intern(dev);
+        if (!c.Lit("IOMMU: device="u8, "'IOMMU: device='") || !Device(ref c, e)) return false;
         return c.End();
     }
 

@@ -1,4 +1,6 @@
+using System.Runtime.Intrinsics;
 using DmaReplay.Parsers.Model;
+using DmaReplay.Parsers.Text;
 
 namespace DmaReplay.Parsers.Ftrace;
 
@@ -12,6 +14,14 @@ public sealed partial class FtraceTextReader
     /// </summary>
     private bool TryParseContext(ReadOnlySpan<byte> line, DmaEvent e, out int pos)
     {
+        if (IsStandardLayout(line, out int pid, out int cpu))
+        {
+            e.Reset();
+            e.Pid = pid;
+            e.Cpu = cpu;
+            e.Task = CachedTask(line, pid);
+            return TryStandardFlagsAndTimestamp(line, e, out pos) || TryFlagsAndTimestamp(line, StandardCpuEnd, e, out pos);
+        }
         pos = 0;
         int searchFrom = 0;
         while (true)
@@ -20,13 +30,56 @@ public sealed partial class FtraceTextReader
             if (rel < 0) return false;
             int open = searchFrom + rel;
             searchFrom = open + 1;
-            if (!TryCpuField(line, open, out int cpu, out int afterCpu)) continue;
+            if (!TryCpuField(line, open, out cpu, out int afterCpu)) continue;
             e.Reset();
             if (!TryTaskPid(line, open, e)) continue;
             e.Cpu = cpu;
             return TryFlagsAndTimestamp(line, afterCpu, e, out pos);
         }
     }
+
+    // The columns of tracefs' own layout, "%16s-%-7d [%03d] " (trace_print_context without the
+    // tgid option): comm right-aligned in 16, '-', the pid left-aligned in 7, a 3-digit CPU.
+    private const int StandardCommWidth = 16;
+    private const int StandardPidEnd = 24;
+    private const int StandardCpuOpen = 25;
+    private const int StandardCpuEnd = 31;
+
+    /// <summary>
+    /// The fast path: the standard layout checked at fixed columns, without searching. It accepts
+    /// a line only where the general parser reads the same pid and CPU from it: there is no '['
+    /// in the comm column, so the CPU field at column 25 is the first one the general parser
+    /// could take, and walking back from it crosses the pid's digits to the '-' at column 16.
+    /// Anything else (a 4-digit CPU, the tgid column, trace-cmd's layout) is left to the general
+    /// parser.
+    /// </summary>
+    private static bool IsStandardLayout(ReadOnlySpan<byte> line, out int pid, out int cpu)
+    {
+        pid = cpu = 0;
+        if (line.Length <= StandardCpuEnd || line[StandardCommWidth] != '-' || line[StandardCpuOpen] != '['
+            || line[StandardCpuEnd - 2] != ']' || line[StandardCpuEnd - 1] != ' ')
+            return false;
+        uint c0 = (uint)(line[26] - '0'), c1 = (uint)(line[27] - '0'), c2 = (uint)(line[28] - '0');
+        if (c0 > 9 || c1 > 9 || c2 > 9) return false;
+        int i = StandardCommWidth + 1;
+        while (i < StandardPidEnd && (uint)(line[i] - '0') <= 9) pid = pid * 10 + (line[i++] - '0');
+        if (i == StandardCommWidth + 1) return false;
+        for (; i <= StandardPidEnd; i++)
+        {
+            if (line[i] != ' ') return false;
+        }
+        if (Vector128.EqualsAny(Utf8Scan.Load16(line), Vector128.Create((byte)'['))) return false;
+        cpu = (int)(c0 * 100 + c1 * 10 + c2);
+        return true;
+    }
+
+    /// <summary>
+    /// The interned comm of a standard-layout line. A pid keeps its comm from line to line, so
+    /// the task id is cached by pid together with the 16 bytes of the comm column it came from
+    /// (padding included: equal columns are equal names); only a new or changed comm is interned.
+    /// </summary>
+    private int CachedTask(ReadOnlySpan<byte> line, int pid) =>
+        _taskCache.Intern(pid, Utf8Scan.Load16(line), line[..StandardCommWidth].TrimStart((byte)' '));
 
     /// <summary>"[ddd]" followed by a space; returns the index after the space.</summary>
     private static bool TryCpuField(ReadOnlySpan<byte> line, int open, out int cpu, out int after)
@@ -75,6 +128,46 @@ public sealed partial class FtraceTextReader
         return true;
     }
 
+    /// <summary>
+    /// <see cref="TryFlagsAndTimestamp"/> at column 31 of a standard-layout line whose flags and
+    /// timestamp are in tracefs' own columns too: "%c%c%c%c%c %5lu.%06lu: ", the five flags, the
+    /// seconds right-aligned in five columns, six digits of microseconds, the name at column 51.
+    /// Checked at those columns; false, with nothing set, for anything else (a wider timestamp,
+    /// four flag columns, bad flags), which the general parser then reads — or rejects.
+    /// </summary>
+    private static bool TryStandardFlagsAndTimestamp(ReadOnlySpan<byte> line, DmaEvent e, out int pos)
+    {
+        pos = 0;
+        const int Flags = StandardCpuEnd, Secs = Flags + 6, Dot = Secs + 5, Colon = Dot + 7;
+        if (line.Length <= Colon + 1 || line[Flags + 5] != ' ' || line[Dot] != '.' || line[Colon] != ':' || line[Colon + 1] != ' ') return false;
+        // As the general parser: a digit first means no flag column; a space in the column makes it fail.
+        if ((uint)(line[Flags] - '0') <= 9 || line[Flags + 4] == ' ') return false;
+        if (!TryParseLatencyFlags(line.Slice(Flags, 5), out var flags, out byte preempt, out byte migrate)) return false;
+        int i = Secs;
+        while (i < Dot && line[i] == ' ') i++;
+        if (i == Dot) return false;
+        long secs = 0;
+        for (; i < Dot; i++)
+        {
+            uint d = (uint)(line[i] - '0');
+            if (d > 9) return false;
+            secs = secs * 10 + d;
+        }
+        long micros = 0;
+        for (i = Dot + 1; i < Colon; i++)
+        {
+            uint d = (uint)(line[i] - '0');
+            if (d > 9) return false;
+            micros = micros * 10 + d;
+        }
+        e.Flags = flags;
+        e.PreemptDepth = preempt;
+        e.MigrateDisable = migrate;
+        e.TimestampNs = secs * 1_000_000_000L + micros * 1000;
+        pos = Colon + 2;
+        return true;
+    }
+
     private static bool TryFlagsAndTimestamp(ReadOnlySpan<byte> line, int i, DmaEvent e, out int pos)
     {
         pos = 0;
@@ -84,7 +177,10 @@ public sealed partial class FtraceTextReader
         byte preempt = 0, migrate = 0;
         if ((uint)(line[i] - '0') > 9)
         {
-            int sp = line[i..].IndexOf((byte)' ');
+            // The latency column is 4 or 5 characters wide (TryParseLatencyFlags takes nothing
+            // else, and fails on a space inside), so only those two ends need looking at, not a
+            // search of the rest of the line.
+            int sp = i + 4 < line.Length && line[i + 4] == ' ' ? 4 : i + 5 < line.Length && line[i + 5] == ' ' ? 5 : -1;
             if (sp < 0 || !TryParseLatencyFlags(line.Slice(i, sp), out flags, out preempt, out migrate)) return false;
             i += sp;
             while (i < line.Length && line[i] == ' ') i++;

@@ -15,10 +15,7 @@ namespace DmaReplay.Parsers.Model;
 /// </remarks>
 public sealed class DmaEvent
 {
-    private ulong[] _phys = new ulong[16];
-    private ulong[] _dma = new ulong[16];
-    private ulong[] _lengths = new ulong[16];
-    private int _physCount, _dmaCount, _lengthCount;
+    private SgValues _phys = new(), _dma = new(), _lengths = new();
 
     public DmaEventKind Kind { get; internal set; }
     public SourcePosition Position { get; internal set; }
@@ -56,9 +53,9 @@ public sealed class DmaEvent
     public int Ents { get; internal set; }
     /// <summary>sg: the kernel cut the printed arrays at 128 elements (" [TRUNCATED]").</summary>
     public bool Truncated { get; internal set; }
-    public ReadOnlySpan<ulong> PhysAddrs => _phys.AsSpan(0, _physCount);
-    public ReadOnlySpan<ulong> DmaAddrs => _dma.AsSpan(0, _dmaCount);
-    public ReadOnlySpan<ulong> Lengths => _lengths.AsSpan(0, _lengthCount);
+    public ReadOnlySpan<ulong> PhysAddrs => _phys.Span;
+    public ReadOnlySpan<ulong> DmaAddrs => _dma.Span;
+    public ReadOnlySpan<ulong> Lengths => _lengths.Span;
 
     // swiotlb
     public ulong DmaMask { get; internal set; }
@@ -89,36 +86,25 @@ public sealed class DmaEvent
     {
         Device = -1; Direction = DmaDirection.None; RawDirection = 0; Attrs = DmaAttrs.None;
         DmaAddr = 0; PhysAddr = 0; Size = 0; VirtAddr = 0; GfpText = -1; Gfp = GfpFlags.None; Error = 0;
-        Nents = 0; Ents = 0; Truncated = false; _physCount = _dmaCount = _lengthCount = 0;
+        Nents = 0; Ents = 0; Truncated = false; _phys.Count = _dma.Count = _lengths.Count = 0;
         DmaMask = 0; BounceReason = SwiotlbBounceReason.Normal; UnmappedSize = 0; GroupId = -1; FaultFlags = 0;
         Driver = -1; Timeline = -1; Context = 0; Seqno = 0; KernelStack = -1; UserStack = -1; Tgid = -1;
     }
 
-    internal void ClearArrays(SgArray which)
+    /// <summary>One of the sg arrays, for a parser to fill in place.</summary>
+    internal ref SgValues Values(SgArray which)
     {
         switch (which)
         {
-            case SgArray.Phys: _physCount = 0; break;
-            case SgArray.Dma: _dmaCount = 0; break;
-            default: _lengthCount = 0; break;
+            case SgArray.Phys: return ref _phys;
+            case SgArray.Dma: return ref _dma;
+            default: return ref _lengths;
         }
     }
 
-    internal void Append(SgArray which, ulong value)
-    {
-        switch (which)
-        {
-            case SgArray.Phys: Append(ref _phys, ref _physCount, value); break;
-            case SgArray.Dma: Append(ref _dma, ref _dmaCount, value); break;
-            default: Append(ref _lengths, ref _lengthCount, value); break;
-        }
-    }
+    internal void ClearArrays(SgArray which) => Values(which).Count = 0;
 
-    private static void Append(ref ulong[] array, ref int count, ulong value)
-    {
-        if (count == array.Length) Array.Resize(ref array, array.Length * 2);
-        array[count++] = value;
-    }
+    internal void Append(SgArray which, ulong value) => Values(which).Append(value);
 
     /// <summary>Makes this instance a copy of <paramref name="o"/> (arrays copied into this instance's buffers).</summary>
     internal void CopyFrom(DmaEvent o)
@@ -149,6 +135,29 @@ public sealed class DmaEvent
         Nents, Ents, Truncated, PhysAddrs.ToArray(), DmaAddrs.ToArray(), Lengths.ToArray(),
         DmaMask, BounceReason, UnmappedSize, GroupId, FaultFlags, Driver, Timeline, Context, Seqno,
         KernelStack, UserStack);
+}
+
+/// <summary>A reader-owned array of sg values and how many of them are in use.</summary>
+internal struct SgValues()
+{
+    public ulong[] Items = new ulong[16];
+    public int Count;
+
+    public readonly ReadOnlySpan<ulong> Span => Items.AsSpan(0, Count);
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public void Append(ulong value)
+    {
+        if (Count == Items.Length) Grow();
+        Items[Count++] = value;
+    }
+
+    /// <summary>Doubles the array, keeping its values; returns the new array.</summary>
+    public ulong[] Grow()
+    {
+        Array.Resize(ref Items, Items.Length * 2);
+        return Items;
+    }
 }
 
 /// <summary>Which sg array of an event a value belongs to.</summary>

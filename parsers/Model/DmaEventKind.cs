@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace DmaReplay.Parsers.Model;
 
 /// <summary>
@@ -85,18 +87,22 @@ public static class DmaEventKinds
     };
 
     /// <summary>Streaming map or allocation: creates a mapping when it succeeds.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] // per event in the summary and the checks
     public static bool IsMapOrAlloc(this DmaEventKind kind) => kind is DmaEventKind.DmaMapPage
         or DmaEventKind.DmaMapResource or DmaEventKind.DmaMapPhys or DmaEventKind.DmaMapSg
         or DmaEventKind.DmaAlloc or DmaEventKind.DmaAllocPages or DmaEventKind.DmaAllocSgt;
 
     /// <summary>Unmap or free: releases a mapping.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] // per event in the summary and the checks
     public static bool IsUnmapOrFree(this DmaEventKind kind) => kind is DmaEventKind.DmaUnmapPage
         or DmaEventKind.DmaUnmapResource or DmaEventKind.DmaUnmapPhys or DmaEventKind.DmaUnmapSg
         or DmaEventKind.DmaFree or DmaEventKind.DmaFreePages or DmaEventKind.DmaFreeSgt;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] // per event in the summary and the checks
     public static bool IsSync(this DmaEventKind kind) =>
         kind is >= DmaEventKind.DmaSyncSingleForCpu and <= DmaEventKind.DmaSyncSgForDevice;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] // per event in the summary and the checks
     public static bool IsFence(this DmaEventKind kind) => kind >= DmaEventKind.DmaFenceEmit;
 
     public static bool TryParse(string name, out DmaEventKind kind)

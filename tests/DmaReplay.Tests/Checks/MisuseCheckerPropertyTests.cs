@@ -138,58 +138,59 @@ public sealed class MisuseCheckerPropertyTests
         {
             var rng = new Random(seed);
             var hash = new DmaDebugHash();
-            var all = new List<DebugEntry>();
+            var all = new List<int>(); // live entry ids, in insertion order
             for (int step = 0; step < 300; step++)
             {
                 if (all.Count > 0 && rng.Next(3) == 0)
                 {
-                    var e = all[rng.Next(all.Count)];
-                    all.Remove(e);
-                    hash.Remove(e);
+                    int id = all[rng.Next(all.Count)];
+                    all.Remove(id);
+                    hash.Remove(id);
                     continue;
                 }
-                var n = hash.Allocate();
-                n.Device = rng.Next(2);
-                n.DevAddr = (ulong)rng.Next(0, 40) * 0x800 + (ulong)rng.Next(2) * 0x4000_0000;
-                n.Size = (ulong)rng.Next(1, 4) * 0x800;
-                n.Type = (DebugEntryType)rng.Next(2);
-                n.Direction = (global::DmaReplay.Parsers.Model.DmaDirection)rng.Next(3);
+                int n = hash.Allocate();
+                ref var x = ref hash[n];
+                x.Device = rng.Next(2);
+                x.DevAddr = (ulong)rng.Next(0, 40) * 0x800 + (ulong)rng.Next(2) * 0x4000_0000;
+                x.Size = (ulong)rng.Next(1, 4) * 0x800;
+                x.Type = (DebugEntryType)rng.Next(2);
+                x.Direction = (global::DmaReplay.Parsers.Model.DmaDirection)rng.Next(3);
                 hash.Add(n);
                 all.Add(n);
 
                 var r = new DebugRef(rng.Next(2), (ulong)rng.Next(0, 40) * 0x800, (ulong)rng.Next(1, 4) * 0x800,
                     (DebugEntryType)rng.Next(2), (global::DmaReplay.Parsers.Model.DmaDirection)rng.Next(3), 0, 0);
-                Assert.AreSame(Reference(all, r, e => e.DevAddr == r.DevAddr), hash.FindExact(r));
-                Assert.AreSame(ReferenceContaining(all, r), hash.FindContaining(r));
+                Assert.AreEqual(Reference(hash, all, r, e => e.DevAddr == r.DevAddr), hash.FindExact(r));
+                Assert.AreEqual(ReferenceContaining(hash, all, r), hash.FindContaining(r));
             }
             Assert.AreEqual(all.Count, hash.Count);
         }, iter: 100);
     }
 
-    /// <summary>__hash_bucket_find over the entries of one bucket, in insertion order.</summary>
-    private static DebugEntry? Reference(IEnumerable<DebugEntry> bucket, DebugRef r, Func<DebugEntry, bool> match)
+    /// <summary>__hash_bucket_find over the entries of one bucket, in insertion order; an entry id or DmaDebugHash.None.</summary>
+    private static int Reference(DmaDebugHash hash, IEnumerable<int> bucket, DebugRef r, Func<DebugEntry, bool> match)
     {
-        var m = bucket.Where(e => e.Device == r.Device && match(e)).ToList();
-        if (m.Count == 0) return null;
+        var m = bucket.Where(id => hash[id].Device == r.Device && match(hash[id])).ToList();
+        if (m.Count == 0) return DmaDebugHash.None;
         int Score(DebugEntry e) => (e.Size == r.Size ? 1 : 0) + (e.Type == r.Type ? 1 : 0) + (e.Direction == r.Direction ? 1 : 0) + (e.SgCallEnts == r.SgCallEnts ? 1 : 0);
-        var perfect = m.FirstOrDefault(e => Score(e) == 4);
-        if (perfect is not null) return perfect;
-        return m.Count == 1 ? m[0] : null;
+        var perfect = m.Where(id => Score(hash[id]) == 4).ToList();
+        if (perfect.Count > 0) return perfect[0];
+        return m.Count == 1 ? m[0] : DmaDebugHash.None;
     }
 
     /// <summary>bucket_find_contain: the reference's bucket first, then one bucket lower at a time.</summary>
-    private static DebugEntry? ReferenceContaining(List<DebugEntry> all, DebugRef r)
+    private static int ReferenceContaining(DmaDebugHash hash, List<int> all, DebugRef r)
     {
         ulong addr = r.DevAddr;
         ulong limit = Math.Min(16384UL, (r.DevAddr >> 13) + 1);
         for (ulong i = 0; i < limit; i++)
         {
             ulong bucket = (addr >> 13) & 16383;
-            var inBucket = all.Where(e => ((e.DevAddr >> 13) & 16383) == bucket);
-            var hit = Reference(inBucket, r, e => e.DevAddr <= r.DevAddr && e.DevAddr + e.Size >= r.DevAddr + r.Size);
-            if (hit is not null) return hit;
+            var inBucket = all.Where(id => ((hash[id].DevAddr >> 13) & 16383) == bucket);
+            int hit = Reference(hash, inBucket, r, e => e.DevAddr <= r.DevAddr && e.DevAddr + e.Size >= r.DevAddr + r.Size);
+            if (hit != DmaDebugHash.None) return hit;
             addr -= 1UL << 13;
         }
-        return null;
+        return DmaDebugHash.None;
     }
 }

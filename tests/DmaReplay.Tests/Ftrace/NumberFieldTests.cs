@@ -1,4 +1,5 @@
 using System.Text;
+using CsCheck;
 using DmaReplay.Parsers;
 using DmaReplay.Parsers.Ftrace;
 using DmaReplay.Parsers.Model;
@@ -134,6 +135,66 @@ public sealed class NumberFieldTests
         var stats = new FtraceTextReader(new TraceStrings(), new Collect([])).Read(new MemoryStream(bytes), "t", 0);
         Assert.AreEqual(1, stats.Malformed);
         Assert.AreEqual("not an ftrace event line", stats.Diagnostics[0].Reason);
+    }
+
+    /// <summary>
+    /// Arrays of random tokens (well-formed hex of 1–18 digits with and without 0x, empty, "0x",
+    /// stray letters, spaces), long enough to cross the 64-byte windows the delimiter search
+    /// works in, cut short at random: the values and the diagnostic equal those of splitting at
+    /// ',' and '}' and parsing each token with TryParseHex, the plain reading of __print_array.
+    /// </summary>
+    [TestMethod]
+    public void Arrays_decode_as_split_and_parse()
+    {
+        var token = Gen.OneOf(
+            Gen.String[Gen.Char["0123456789abcdefABCDEF"], 1, 18].Select(d => "0x" + d),
+            Gen.String[Gen.Char["0123456789abcdef"], 1, 18],
+            Gen.Const(""), Gen.Const("0x"), Gen.Const("0x0x1"), Gen.Const(" 0x1"), Gen.String[Gen.Char["0123456789abcdefgx- "], 0, 20]);
+        var gen = from tokens in token.Array[0, 30] from cut in Gen.Int[0, 100] from tail in Gen.OneOf(Gen.Const("}"), Gen.Const(""), Gen.Const("} "))
+                  select (tokens, cut, tail);
+        gen.Sample(t =>
+        {
+            string inner = string.Join(",", t.tokens);
+            string array = "{" + inner + t.tail;
+            if (t.cut < 100) array = array[..(array.Length * t.cut / 100)];
+            var (stats, events) = Parse($"dma_unmap_sg: 0000:00:02.0 dir=FROM_DEVICE phys_addrs={array} attrs=");
+            var (values, failure) = Reference(array, "attrs=");
+            if (failure is null && stats.Malformed == 0)
+            {
+                CollectionAssert.AreEqual(values, events.Single().PhysAddrs.ToArray(), array);
+                return;
+            }
+            Assert.AreEqual(1L, stats.Malformed, array);
+            if (failure is not null) StringAssert.StartsWith(stats.Diagnostics[0].Reason, "dma_unmap_sg: " + failure, array);
+        }, iter: 3000);
+    }
+
+    /// <summary>The elements of "{a,b,...}" split at the first ',' or '}' each; null failure when the array reads.</summary>
+    private static (ulong[] Values, string? Failure) Reference(string array, string after)
+    {
+        if (!array.StartsWith('{')) return ([], "expected '{' after 'phys_addrs='");
+        var text = array[1..] + " " + after;
+        if (text.StartsWith('}')) return ([], null);
+        var values = new List<ulong>();
+        int pos = 0;
+        while (true)
+        {
+            int end = text.IndexOfAny([',', '}'], pos);
+            if (end < 0) return (values.ToArray(), "unterminated array 'phys_addrs='");
+            var tok = text[pos..end];
+            if (!HexToken(tok, out ulong v)) return (values.ToArray(), "bad array element in 'phys_addrs='");
+            values.Add(v);
+            pos = end + 1;
+            if (text[end] == '}') return (values.ToArray(), null);
+        }
+    }
+
+    private static bool HexToken(string tok, out ulong value)
+    {
+        value = 0;
+        if (tok.Length > 2 && tok[0] == '0' && (tok[1] == 'x' || tok[1] == 'X')) tok = tok[2..];
+        return tok.Length is >= 1 and <= 16 && tok.All(Uri.IsHexDigit)
+            && ulong.TryParse(tok, System.Globalization.NumberStyles.AllowHexSpecifier, null, out value);
     }
 
     private sealed class Collect(List<DmaEventRecord> events) : ITraceEventHandler
