@@ -13,20 +13,10 @@ namespace DmaReplay.Benchmarks;
 /// (c) a minimal span scan of the same bytes as the floor any line-oriented reader pays.
 /// </summary>
 [MemoryDiagnoser]
-[Config(typeof(Config))]
+[Config(typeof(ThroughputConfig))]
 public class ReaderBenchmarks
 {
     private byte[] _trace = [];
-
-    private sealed class Config : ManualConfig
-    {
-        public Config()
-        {
-            AddColumn(new ThroughputColumn(ThroughputColumn.Metric.MegabytesPerSecond));
-            AddColumn(new ThroughputColumn(ThroughputColumn.Metric.NanosecondsPerEvent));
-            AddColumn(new ThroughputColumn(ThroughputColumn.Metric.AllocatedBytesPerEvent));
-        }
-    }
 
     [GlobalSetup]
     public void Setup() => _trace = BenchTrace.Bytes;
@@ -91,5 +81,16 @@ public class ReaderBenchmarks
     {
         public long Count;
         public void OnEvent(DmaEvent e) => Count++;
+    }
+}
+
+/// <summary>The MB/s, ns/event and B/event columns over <see cref="BenchTrace"/>.</summary>
+public sealed class ThroughputConfig : ManualConfig
+{
+    public ThroughputConfig()
+    {
+        AddColumn(new ThroughputColumn(ThroughputColumn.Metric.MegabytesPerSecond));
+        AddColumn(new ThroughputColumn(ThroughputColumn.Metric.NanosecondsPerEvent));
+        AddColumn(new ThroughputColumn(ThroughputColumn.Metric.AllocatedBytesPerEvent));
     }
 }
