@@ -49,6 +49,7 @@ public static class PlatformJson
         w.WriteNumber("tickPhaseNs", p.Iommu.TickPhaseNs);
         w.WriteNumber("flushTimerLateNs", p.Iommu.FlushTimerLateNs);
         w.WriteEndObject();
+        w.WriteString("defaultIommu", PlatformSettings.IommuName(p.DefaultIommuDomain));
         w.WriteStartArray("devices");
         foreach (var d in p.Devices)
         {
@@ -190,6 +191,8 @@ public static class PlatformJson
                 },
             };
         }
+        if (Str(root, "defaultIommu") is { } defaultIommu)
+            p = p with { DefaultIommuDomain = PlatformSettings.Iommu(defaultIommu, "defaultIommu") };
         if (root.TryGetProperty("devices", out var devs))
         {
             p = p with

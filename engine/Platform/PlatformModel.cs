@@ -24,6 +24,8 @@ public sealed record PlatformModel
     /// <summary>The IOMMU that translates the devices whose domain is DMA or DMA-FQ.</summary>
     public IommuConfig Iommu { get; init; } = new();
     public IReadOnlyList<DeviceModel> Devices { get; init; } = [];
+    /// <summary>The default domain of devices the platform does not list (iommu.passthrough= / iommu.strict=).</summary>
+    public IommuDomainType DefaultIommuDomain { get; init; } = IommuDomainType.None;
     /// <summary>What each value came from (bundle file, preset, inference, --set): shown in the reports.</summary>
     public IReadOnlyList<string> Provenance { get; init; } = [];
     public KernelDefaults Kernel { get; init; } = KernelDefaults.Linux612;
@@ -83,6 +85,7 @@ public sealed record DeviceModel
         Name = name,
         Bus = name.Length == 12 && name[4] == ':' && name[7] == ':' ? "pci" : "platform",
         Coherent = platform.CoherentByDefault,
+        IommuDomain = platform.DefaultIommuDomain,
     };
 }
 

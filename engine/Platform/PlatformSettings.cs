@@ -8,7 +8,7 @@ namespace DmaReplay.Engine.Platform;
 /// suffixes), swiotlb.nslabs, swiotlb.nareas, swiotlb.start, swiotlb.dynamic, and per device
 /// device.&lt;name&gt;.{dma_mask, coherent_dma_mask (bits), bus_dma_limit, min_align_mask,
 /// max_segment_size, segment_boundary, coherent, iommu (none|identity|dma|dma-fq), untrusted}, and the
-/// IOMMU's iommu.{granule, aperture_end, forcedac, single_flush_queue, flush_timer_late_ms}, and the
+/// IOMMU's iommu.{mode (every device's domain), granule, aperture_end, forcedac, single_flush_queue, flush_timer_late_ms}, and the
 /// hardware model's iommu.iotlb (vtd-1024, smmuv3-gem5), iommu.iotlb.entries, iommu.iotlb.ways.
 /// </summary>
 public static class PlatformSettings
@@ -51,6 +51,12 @@ public static class PlatformSettings
                 case "iommu.aperture_end": p = p with { Iommu = p.Iommu with { ApertureEnd = Number(value, key) } }; break;
                 case "iommu.forcedac": p = p with { Iommu = p.Iommu with { ForceDac = Bool(value, key) } }; break;
                 case "iommu.single_flush_queue": p = p with { Iommu = p.Iommu with { SingleFlushQueue = Bool(value, key) } }; break;
+                case "iommu.mode":
+                    // The kernel's default domain for every device (iommu.passthrough=, iommu.strict=): listed and unlisted alike.
+                    var mode = Iommu(value, key);
+                    for (int d = 0; d < devices.Count; d++) devices[d] = devices[d] with { IommuDomain = mode };
+                    p = p with { DefaultIommuDomain = mode };
+                    break;
                 case "iommu.iotlb": p = p with { Iommu = p.Iommu with { Iotlb = DmaReplay.Engine.Iommu.Hardware.IotlbGeometry.Preset(value) } }; break;
                 case "iommu.iotlb.entries": p = p with { Iommu = p.Iommu with { Iotlb = p.Iommu.Iotlb with { Entries = (int)Number(value, key) } } }; break;
                 case "iommu.iotlb.ways": p = p with { Iommu = p.Iommu with { Iotlb = p.Iommu.Iotlb with { Ways = (int)Number(value, key) } } }; break;

@@ -148,4 +148,26 @@ public sealed class ReplayCommandTests
         Assert.AreEqual("emulation translated, kernel mapped directly", m.GetProperty("kind").GetString());
         Assert.AreEqual("0xffff8000", m.GetProperty("predicted").GetString());
     }
+
+    [TestMethod]
+    public void IommuModePutsEveryDeviceBehindTheIommu()
+    {
+        // iommu.mode=lazy on a preset that lists no device: the trace's device gets a DMA-FQ domain,
+        // and its first 4 KiB map takes the top page below 4 GiB (alloc_iova_fast, 32-bit first).
+        var p = PlatformSettings.Apply(PlatformPresets.X86Default(), ["iommu.mode=lazy"]);
+        Assert.AreEqual(IommuDomainType.DmaFq, p.Device("0000:00:05.0").IommuDomain);
+        p = PlatformSettings.Apply(p, ["device.0000:00:05.0.iommu=identity"]);
+        Assert.AreEqual(IommuDomainType.Identity, p.Device("0000:00:05.0").IommuDomain, "a device setting after the mode wins");
+
+        var dir = NewDir();
+        var trace = Path.Combine(dir, "t.trace");
+        File.WriteAllText(trace,
+            TraceHarness.Line("kworker/0:1", 42, 0, ".....", "1.000010", "dma_map_page", "0000:00:02.0 dir=TO_DEVICE dma_addr=12340000 size=4096 phys_addr=12340000 attrs=") + "\n");
+        var json = Path.Combine(dir, "s.json");
+        var (code, stdout, err) = Run("replay", trace, "--platform", "x86-64-default", "--set", "iommu.mode=lazy", "--json", json, "--fail-on", "warning");
+        Assert.AreEqual(0, code, err + stdout);
+        using var doc = JsonDocument.Parse(File.ReadAllText(json));
+        var m = doc.RootElement.GetProperty("agreement").GetProperty("mismatches").EnumerateArray().Single();
+        Assert.AreEqual("0xfffff000", m.GetProperty("predicted").GetString());
+    }
 }

@@ -111,6 +111,7 @@ public sealed class PlatformSnapshotTests
             PlatformPresets.Arm64NonCoherentSoc() with
             {
                 MemoryEncryptionMask = 1UL << 51,
+                DefaultIommuDomain = IommuDomainType.DmaFq,
                 Devices = [new DeviceModel
                 {
                     Name = "soc-dma", Bus = "platform", Driver = "pl330", DmaMaskBits = 40, CoherentMaskBits = 36, BusDmaLimit = 0xffff_ffff,
@@ -140,6 +141,7 @@ public sealed class PlatformSnapshotTests
         Assert.AreEqual(expected.MemoryEncryptionMask, actual.MemoryEncryptionMask);
         Assert.AreEqual(expected.Swiotlb, actual.Swiotlb);
         Assert.AreEqual(expected.Kernel, actual.Kernel);
+        Assert.AreEqual(expected.DefaultIommuDomain, actual.DefaultIommuDomain);
         CollectionAssert.AreEqual(expected.Iommu.HostBridgeWindows.ToArray(), actual.Iommu.HostBridgeWindows.ToArray());
         Assert.AreEqual(expected.Iommu with { HostBridgeWindows = NoRegions }, actual.Iommu with { HostBridgeWindows = NoRegions });
         Assert.AreEqual(expected.Devices.Count, actual.Devices.Count);
