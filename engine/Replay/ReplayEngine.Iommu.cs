@@ -101,7 +101,7 @@ public sealed partial class ReplayEngine
         for (int i = 0; i < Math.Min(count, segs); i++) CompareIova(e, m, recorded[i], maps[i].Dma, i < phys.Length ? phys[i] : 0, lens[i]);
         bool kernelDirect = segs > 0 && !phys.IsEmpty && recorded[0] != maps[0].Dma && recorded[0] == DmaDirect.PhysToDma(m, _platform, phys[0]);
         if (count != segs && !kernelDirect)
-            Mismatched(e, $"iova segments ({segs} recorded, {count} emulated)", phys.IsEmpty ? 0 : phys[0], 0, (ulong)segs, (ulong)count);
+            Mismatched(e, "iova segment count (recorded, emulated)", phys.IsEmpty ? 0 : phys[0], 0, (ulong)segs, (ulong)count); // constant text: no string per call
         AddLiveSg(e.Device, sg);
         _out.Ents = count; // dma-debug records the count the map returned: its unmap stops there (debug_dma_unmap_sg)
         _out.SetArray(SgArray.Dma, sg.Emulated.AsSpan(0, count));

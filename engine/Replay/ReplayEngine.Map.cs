@@ -137,10 +137,8 @@ public sealed partial class ReplayEngine
         else
         {
             var last = orphans[^1];
-            _mismatchCount++;
-            if (_mismatches.Count < MaxMismatches)
-                _mismatches.Add(new Mismatch(_input, last.Line, "kernel failed dma_map_sg, emulation mapped", _strings.Device(last.Device),
-                    last.Orig, last.Size, DmaAddress.MappingError, last.Result is { Ok: true } r ? r.TlbAddr : 0));
+            Mismatched(last.Line, "kernel failed dma_map_sg, emulation mapped", last.Device,
+                last.Orig, last.Size, DmaAddress.MappingError, last.Result is { Ok: true } r ? r.TlbAddr : 0);
         }
     }
 

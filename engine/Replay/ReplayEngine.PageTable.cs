@@ -87,18 +87,14 @@ public sealed partial class ReplayEngine
     private void PtMissing(in PtUpdate x, string kind)
     {
         _ptCompared++;
-        _mismatchCount++;
-        if (_mismatches.Count < MaxMismatches)
-            _mismatches.Add(new Mismatch(_input, x.Line, kind, _strings.Device(x.Device), x.Paddr, x.Size, DmaAddress.MappingError, x.Iova));
+        Mismatched(x.Line, kind, x.Device, x.Paddr, x.Size, DmaAddress.MappingError, x.Iova);
     }
 
     private void PtMismatch(in PtUpdate expected, in PtUpdate recorded, string kind)
     {
         _ptCompared++;
-        _mismatchCount++;
-        if (_mismatches.Count < MaxMismatches)
-            _mismatches.Add(new Mismatch(_input, recorded.Line, kind, _strings.Device(expected.Device),
-                expected.Paddr == IIommuPageTable.UnknownPaddr ? recorded.Paddr : expected.Paddr, expected.Size, recorded.Iova, expected.Iova));
+        Mismatched(recorded.Line, kind, expected.Device,
+            expected.Paddr == IIommuPageTable.UnknownPaddr ? recorded.Paddr : expected.Paddr, expected.Size, recorded.Iova, expected.Iova);
     }
 
     /// <summary>A recorded iommu map or unmap event.</summary>

@@ -259,10 +259,14 @@ public sealed partial class ReplayEngine : ITraceEventHandler
         return s;
     }
 
-    private void Mismatched(DmaEvent e, string kind, ulong phys, ulong size, ulong recorded, ulong predicted)
+    private void Mismatched(DmaEvent e, string kind, ulong phys, ulong size, ulong recorded, ulong predicted) =>
+        Mismatched(e.Position.Line, kind, e.Device, phys, size, recorded, predicted);
+
+    /// <summary>Every mismatch is counted; the first <see cref="MaxMismatches"/> are kept for the reports.</summary>
+    private void Mismatched(long line, string kind, int device, ulong phys, ulong size, ulong recorded, ulong predicted)
     {
         _mismatchCount++;
         if (_mismatches.Count < MaxMismatches)
-            _mismatches.Add(new Mismatch(_input, e.Position.Line, kind, _strings.Device(e.Device), phys, size, recorded, predicted));
+            _mismatches.Add(new Mismatch(_input, line, kind, _strings.Device(device), phys, size, recorded, predicted));
     }
 }
