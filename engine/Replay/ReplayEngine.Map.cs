@@ -54,7 +54,11 @@ public sealed partial class ReplayEngine
     {
         if (area >= 0 && area < _areaSeries!.Length) _areaSeries[area].Record(ns, _swiotlb!.AreaUsed(area));
         _usedSeries!.Record(ns, _swiotlb!.Used);
-        if (++_swiotlbOps % _freeRunSampleEvery == 1) _freeRunSeries!.Record(ns, _swiotlb.LargestFreeRun());
+        if (--_freeRunCountdown == 0) // the 1st, (every+1)th, … pool operation
+        {
+            _freeRunCountdown = _freeRunSampleEvery;
+            _freeRunSeries!.Record(ns, _swiotlb.LargestFreeRun());
+        }
     }
 
     private void ReleaseBounce(DmaEvent e, ulong tlbAddr, ulong size, DmaDirection dir, DmaAttrs attrs)
@@ -77,7 +81,7 @@ public sealed partial class ReplayEngine
     /// </summary>
     private PendingBounce? Claim(DmaEvent e, ulong phys, ulong size, ref int cursor)
     {
-        if (!_pending.TryGetValue(Key(e), out var list) || list.Count == 0) return null;
+        if (!PendingAny || !_pending.TryGetValue(Key(e), out var list) || list.Count == 0) return null;
         for (int j = cursor; j < list.Count; j++)
         {
             var p = list[j];
@@ -97,7 +101,7 @@ public sealed partial class ReplayEngine
     /// <summary>Drops the claimed bounces (the first <paramref name="claimed"/> pending entries of the CPU).</summary>
     private void Consume(DmaEvent e, int claimed)
     {
-        if (claimed == 0 || !_pending.TryGetValue(Key(e), out var list)) return;
+        if (claimed == 0 || !PendingAny || !_pending.TryGetValue(Key(e), out var list)) return;
         list.RemoveRange(0, Math.Min(claimed, list.Count));
         if (list.Count == 0) _pending.Remove(Key(e));
     }
@@ -105,7 +109,7 @@ public sealed partial class ReplayEngine
     /// <summary>Pending bounces of this CPU context that no map event claims are a failed dma_map_sg.</summary>
     private void FlushOrphans(DmaEvent e)
     {
-        if (!_pending.TryGetValue(Key(e), out var list) || list.Count == 0) return;
+        if (!PendingAny || !_pending.TryGetValue(Key(e), out var list) || list.Count == 0) return;
         FailOrphans(e, list.ToList());
         _pending.Remove(Key(e));
     }
