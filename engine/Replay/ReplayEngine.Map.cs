@@ -160,6 +160,7 @@ public sealed partial class ReplayEngine
         Consume(e, cursor);
         FlushOrphans(e);
         var (emulated, bounced) = MapBuffer(e, p, e.PhysAddr, e.Size);
+        (_witnessSingle, _witnessValid) = (bounced, true);
         Compare(e, p is not null, e.DmaAddr, emulated, bounced, e.PhysAddr, e.Size, DmaDirect.PhysToDma(m, _platform, e.PhysAddr));
         if (e.IsMappingError)
         {
@@ -181,10 +182,15 @@ public sealed partial class ReplayEngine
         {
             case DirectDecision.Bounce:
                 var r = p?.Result ?? Bounce(e, phys, size);
-                return r.Ok ? (DmaDirect.PhysToDmaUnencrypted(m, r.TlbAddr), true) : (DmaAddress.MappingError, false);
+                if (!r.Ok) return (DmaAddress.MappingError, false);
+                ulong bounced = DmaDirect.PhysToDmaUnencrypted(m, r.TlbAddr);
+                CoherencyMapped(e, m, bounced, true, phys, size);
+                return (bounced, true);
             case DirectDecision.Direct:
                 if (p?.Result is { Ok: true } taken) ReleaseBounce(e, taken.TlbAddr, size, DmaDirection.ToDevice, DmaAttrs.SkipCpuSync);
-                return (DmaDirect.PhysToDma(m, _platform, phys), false);
+                ulong direct = DmaDirect.PhysToDma(m, _platform, phys);
+                CoherencyMapped(e, m, direct, false, phys, size);
+                return (direct, false);
             default:
                 if (p?.Result is { Ok: true } t) ReleaseBounce(e, t.TlbAddr, size, DmaDirection.ToDevice, DmaAttrs.SkipCpuSync);
                 return (DmaAddress.MappingError, false);
@@ -286,6 +292,7 @@ public sealed partial class ReplayEngine
         for (int i = 0; i < n; i++)
             Compare(e, claimed[i] is not null, recorded[i], sg.Emulated[i], sg.Bounced[i], phys[i], lens[i], DmaDirect.PhysToDma(m, _platform, phys[i]));
         AddLiveSg(e.Device, sg);
+        (_witnessSg, _witnessValid) = (sg.Bounced, true);
         _out.SetArray(SgArray.Dma, sg.Emulated.AsSpan(0, n));
     }
 

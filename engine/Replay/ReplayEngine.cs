@@ -173,6 +173,7 @@ public sealed partial class ReplayEngine : ITraceEventHandler
             Start(e.TimestampNs);
         }
         _out.CopyFrom(e);
+        WitnessReset();
         _lastNs = Math.Max(_lastNs, e.TimestampNs);
         if (PendingAny && e.Kind != DmaEventKind.SwiotlbBounced && !e.Kind.IsMapOrAlloc()) FlushOrphans(e);
         if (IsCaptureOwn) PageTableTrack(e);
@@ -201,6 +202,7 @@ public sealed partial class ReplayEngine : ITraceEventHandler
                 break;
             case DmaEventKind.DmaAlloc:
                 AllocIommu(e);
+                CoherencyAlloc(e);
                 break;
             case DmaEventKind.DmaFree:
                 FreeIommu(e);

@@ -32,6 +32,7 @@ public sealed class ReplayRun(CheckOptions checks)
         var checker = new MisuseChecker(checks, sink);
         var fences = new Fences.FenceChecker(sink);
         var engine = new ReplayEngine(platform, facts, captureOwn, Strings, displayPath, new EventFanout(builder, checker, fences));
+        checker.BounceWitness = engine; // the emulated bounce decisions, not the capture's swiotlb_bounced lines
         InputStatistics stats;
         try
         {
