@@ -8,7 +8,7 @@ public sealed partial class ReplayEngine
         _order.Flush();
         foreach (var list in _pending.Values.ToList())
         {
-            if (list.Count > 0) FailOrphans(_out, list.ToList());
+            if (list.Count > 0) FailOrphans(_tail, list.ToList());
         }
         _pending.Clear();
         var agreement = new AgreementReport(

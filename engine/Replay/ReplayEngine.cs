@@ -39,7 +39,12 @@ public sealed partial class ReplayEngine : ITraceEventHandler
     private readonly SwiotlbMem? _swiotlb;
     private readonly DmaIommu _iommu;
     private long _lastNs;
-    private readonly DmaEvent _out = new();
+    /// <summary>
+    /// The event going downstream: the input event itself, whose handles each handler replaces
+    /// with the emulated ones as its last step (the reader refills it only after the call returns).
+    /// </summary>
+    private DmaEvent _out = null!;
+    private readonly DmaEvent _tail = new();
     private DeviceModel?[] _models = new DeviceModel?[16];
     private BounceDevice[] _bounceDevs = new BounceDevice[16];
     private Func<ulong, ulong>[] _toDma = new Func<ulong, ulong>[16];
@@ -172,7 +177,7 @@ public sealed partial class ReplayEngine : ITraceEventHandler
             _started = true;
             Start(e.TimestampNs);
         }
-        _out.CopyFrom(e);
+        _out = e; // translated in place at the end of each handler: no copy of every event and its sg arrays
         WitnessReset();
         _lastNs = Math.Max(_lastNs, e.TimestampNs);
         if (PendingAny && e.Kind != DmaEventKind.SwiotlbBounced && !e.Kind.IsMapOrAlloc()) FlushOrphans(e);
@@ -209,6 +214,7 @@ public sealed partial class ReplayEngine : ITraceEventHandler
                 break;
         }
         _ptEvent = null;
+        if (PendingAny) _tail.CopyFrom(e); // what Finish fails the unclaimed bounces at
         _downstream?.OnEvent(_out);
     }
 
