@@ -39,6 +39,9 @@ public sealed class AtomicPools
         for (int z = 0; z < 3; z++) InitialSize[z] = _pools[z]?.Size ?? 0;
     }
 
+    /// <summary>Our assumption for when atomic_pool_work runs after schedule_work(): 1 ms (a kworker of system_wq wakes within a jiffy or so).</summary>
+    public const long DefaultExpandDelayNs = 1_000_000;
+
     /// <summary>atomic_pool_size: coherent_pool= or the default from RAM.</summary>
     public ulong AtomicPoolSize { get; }
     public long ExpandDelayNs { get; }

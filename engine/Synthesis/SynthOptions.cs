@@ -38,6 +38,29 @@ public sealed record SynthOptions
     /// </summary>
     public IReadOnlyDictionary<string, double> Injections { get; init; } = new Dictionary<string, double>();
 
+    /// <summary>Extra workloads: dma_pool traffic, a driver unbind, atomic pool pressure (none by default).</summary>
+    public SynthWorkloads Workloads { get; init; }
+
+    /// <summary>Parses "pools,unbind,atomic".</summary>
+    public static bool TryParseWorkloads(string text, out SynthWorkloads workloads, out string? error)
+    {
+        workloads = SynthWorkloads.None;
+        error = null;
+        foreach (var part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            switch (part)
+            {
+                case "pools": workloads |= SynthWorkloads.Pools; break;
+                case "unbind": workloads |= SynthWorkloads.Unbind; break;
+                case "atomic": workloads |= SynthWorkloads.AtomicPressure; break;
+                default:
+                    error = $"unknown workload '{part}' (known: pools, unbind, atomic)";
+                    return false;
+            }
+        }
+        return true;
+    }
+
     /// <summary>Build a <see cref="SynthManifest"/> of every finding `check` must report.</summary>
     public bool Manifest { get; init; }
 
