@@ -200,9 +200,14 @@ public sealed partial class ReplayEngine : ITraceEventHandler
                 break;
             case DmaEventKind.DmaAlloc:
                 AllocIommu(e);
+                AllocPools(e);
                 break;
             case DmaEventKind.DmaFree:
                 FreeIommu(e);
+                FreePools(e);
+                break;
+            case >= DmaEventKind.DmaPoolCreate and <= DmaEventKind.DmaPoolFree:
+                PoolEvent(e);
                 break;
         }
         _ptEvent = null;

@@ -10,6 +10,9 @@ public sealed record ReplayReport(
 {
     /// <summary>dma-iommu metrics; null when no translated device mapped anything.</summary>
     public IommuReport? Iommu { get; init; }
+
+    /// <summary>Allocations and pools: sources, atomic pool pressure, dma_pools; null when the trace allocated nothing.</summary>
+    public Pools.PoolsReport? Pools { get; init; }
 }
 
 /// <summary>The platform a replay ran on and where each fact came from.</summary>
