@@ -52,6 +52,7 @@ public sealed class CheckRun(CheckOptions options, string? platformArg = null, I
             var sink = new FindingSink(inputOptions, Strings, input.DisplayPath);
             var checker = new MisuseChecker(inputOptions, sink);
             var fences = new Fences.FenceChecker(sink);
+            var pools = new Pools.PoolChecker(sink);
             InputStatistics stats;
             if (input.Error is not null)
             {
@@ -62,7 +63,7 @@ public sealed class CheckRun(CheckOptions options, string? platformArg = null, I
                 try
                 {
                     using var stream = TraceInputStream.Open(input.OpenPath, out _);
-                    stats = new FtraceTextReader(Strings, new EventFanout(builder, checker, fences)).Read(stream, input.DisplayPath, i);
+                    stats = new FtraceTextReader(Strings, new EventFanout(builder, checker, fences, pools)).Read(stream, input.DisplayPath, i);
                 }
                 catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
                 {

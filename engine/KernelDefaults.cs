@@ -90,6 +90,28 @@ public sealed record KernelDefaults
     // Debian 6.12 config (CONFIG_HZ_250): the timers above are rounded up to jiffies of 4 ms.
     public int Hz { get; init; } = 250;
 
+    // include/linux/mmzone.h, arch/x86/Kconfig (ARCH_FORCE_MAX_ORDER default): the buddy allocator's largest order
+    /// <summary>MAX_PAGE_ORDER: atomic pool chunks never exceed 2^10 pages (MAX_ORDER_NR_PAGES = 1024, 4 MiB).</summary>
+    public int MaxPageOrder { get; init; } = 10;
+
+    // kernel/dma/pool.c dma_atomic_pool_init: "128KB per 1GB of memory, min 128KB, max MAX_PAGE_ORDER"
+    /// <summary>SZ_1G / SZ_128K: totalram_pages() is divided by this for the default atomic pool pages.</summary>
+    public ulong AtomicPoolRamDivisor { get; init; } = (1UL << 30) / (128UL << 10);
+    /// <summary>SZ_128K: the smallest default atomic pool.</summary>
+    public ulong AtomicPoolMinBytes { get; init; } = 128UL << 10;
+
+    // kernel/dma/direct.c, arch/x86/mm/init.c: zone_dma_limit (DMA_BIT_MASK(24) on x86) and the 32-bit zone
+    /// <summary>zone_dma_limit on x86 (ZONE_DMA is the first 16 MiB); arm64 sets it from the DT/ACPI (often 4 GiB − 1).</summary>
+    public ulong ZoneDmaLimitX86 { get; init; } = (1UL << 24) - 1;
+    /// <summary>DMA_BIT_MASK(32): the top of ZONE_DMA32.</summary>
+    public ulong ZoneDma32Limit { get; init; } = 0xffff_ffff;
+
+    // mm/dmapool.c (v6.4+ free-list design)
+    /// <summary>sizeof(struct dma_block) on 64-bit (next pointer + dma address): the smallest block.</summary>
+    public ulong DmaPoolMinBlock { get; init; } = 16;
+    /// <summary>The pool name is copied into char name[32] with strscpy: at most 31 characters kept.</summary>
+    public int DmaPoolNameMax { get; init; } = 31;
+
     public int IoTlbSize => 1 << IoTlbShift;
     /// <summary>msecs_to_jiffies: rounded up.</summary>
     public long MsecsToJiffies(int ms) => ((long)ms * Hz + 999) / 1000;

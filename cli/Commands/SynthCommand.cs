@@ -45,27 +45,29 @@ internal static class SynthCommand
             Description = "Write the manifest (what was injected, and every finding 'check' must report) to this JSON file. " +
                           "Default with --inject: <output>.manifest.json.",
         };
-        var workload = new Option<string>("--workload")
+        var workloads = new Option<string?>("--workloads")
         {
-            Description = "default (x86: NVMe, e1000e, virtio-net) or noncoherent (an arm64-noncoherent-soc Ethernet and SD/MMC host: syncs, small bounced buffers; inject cacheline-overlap).",
-            DefaultValueFactory = _ => "default",
+            Description = "Extra workloads, comma-separated: pools (an xHCI controller's dma_pool blocks), unbind (its driver removed near the end), " +
+                          "atomic (GFP_ATOMIC coherent allocations in bursts on an encrypted guest: atomic pool pressure; the manifest's platform is x86-64-sev-guest), " +
+                          "noncoherent (instead of the x86 devices, an arm64-noncoherent-soc Ethernet and SD/MMC host: syncs, small bounced buffers; inject cacheline-overlap; check it with --platform arm64-noncoherent-soc).",
         };
         var command = new Command("synth", "Write a synthetic tracefs 'trace' file (Linux 6.12.117 format) of NVMe, e1000e and virtio-net DMA traffic, correct or with injected misuse.")
         {
-            events, seed, output, mix, cpus, inject, manifest, workload,
+            events, seed, output, mix, cpus, inject, manifest, workloads,
         };
         command.SetAction(pr => Run(pr.InvocationConfiguration.Output, pr.InvocationConfiguration.Error,
             pr.GetValue(events), pr.GetValue(seed), pr.GetValue(output)!, pr.GetValue(mix), pr.GetValue(cpus),
-            pr.GetValue(inject), pr.GetValue(manifest), pr.GetValue(workload)!));
+            pr.GetValue(inject), pr.GetValue(manifest), pr.GetValue(workloads)));
         return command;
     }
 
     public static int Run(TextWriter stdout, TextWriter stderr, long events, int seed, string output, string? mix, int cpus,
-        string? inject = null, string? manifestPath = null, string workload = "default")
+        string? inject = null, string? manifestPath = null, string? workloadList = null)
     {
-        if (workload is not ("default" or "noncoherent"))
+        var extra = SynthWorkloads.None;
+        if (workloadList is not null && !SynthOptions.TryParseWorkloads(workloadList, out extra, out var workloadError))
         {
-            stderr.WriteLine($"error: --workload: '{workload}' is not default or noncoherent");
+            stderr.WriteLine($"error: --workloads: {workloadError}");
             return (int)ReturnCode.UsageOrInputError;
         }
         var devices = DeviceMix.Default;
@@ -80,11 +82,11 @@ internal static class SynthCommand
             stderr.WriteLine($"error: --inject: {injectError}");
             return (int)ReturnCode.UsageOrInputError;
         }
-        if (manifestPath is null && injections.Count > 0 && output != "-") manifestPath = output + ".manifest.json";
+        if (manifestPath is null && (injections.Count > 0 || extra != SynthWorkloads.None) && output != "-") manifestPath = output + ".manifest.json";
         var options = new SynthOptions
         {
             Events = events, Seed = seed, Devices = devices, Cpus = cpus, Injections = injections, Manifest = manifestPath is not null,
-            NonCoherent = workload == "noncoherent",
+            NonCoherent = (extra & SynthWorkloads.NonCoherent) != 0, Workloads = extra & ~SynthWorkloads.NonCoherent,
         };
         var invalid = options.Validate();
         if (invalid is not null)

@@ -70,6 +70,10 @@ internal struct DebugEntry
     public bool TracksCacheline;
     /// <summary>For dma_map_sg segments: the id of the list record that pairs the unmap (valid while its Call equals <see cref="MapCall"/>); else <see cref="ScatterGatherLists.NoList"/>.</summary>
     public int SgList;
+    /// <summary>A dmam_* allocation: devres frees it at driver unbind.</summary>
+    public bool Managed;
+    /// <summary>Reported as leak-at-unbind already: not reported again as leak-at-end.</summary>
+    public bool ReportedAtUnbind;
 }
 
 /// <summary>The lookup reference of a release or sync (the kernel's on-stack "ref" entry).</summary>

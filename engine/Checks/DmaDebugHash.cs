@@ -165,6 +165,17 @@ internal sealed class DmaDebugHash
         return None;
     }
 
+    /// <summary>The ids of every live entry, bucket by bucket in list order; the caller may not remove while walking.</summary>
+    public List<int> AllIds()
+    {
+        var ids = new List<int>();
+        for (int b = 0; b < HashSize; b++)
+        {
+            for (int id = Head(b); id != None; id = _entries[id].Next) ids.Add(id);
+        }
+        return ids;
+    }
+
     /// <summary>Copies of every live entry, bucket by bucket in list order (the order debugfs "dump" prints).</summary>
     public IEnumerable<DebugEntry> All()
     {

@@ -21,14 +21,14 @@ public sealed class FindingSink(CheckOptions options, TraceStrings strings, stri
 
     /// <param name="severity">The rule's default severity unless given (a rule may raise it for one occurrence).</param>
     internal void Report(string rule, string message, string device, EventOrigin at, ulong dmaAddr, ulong size,
-        DmaDirection direction, EventOrigin? related, Severity? severity = null)
+        DmaDirection direction, EventOrigin? related, Severity? severity = null, string? pool = null)
     {
         if (!Enabled(rule)) return;
         var finding = new Finding(
             rule, severity ?? Rules.Find(rule)!.Severity, message, device, dmaAddr, size,
             direction.TraceName(), input, at.Line, at.TimestampNs, at.Cpu, at.Pid, strings.Task(at.Task),
             related is { } r ? new RelatedEvent(input, r.Line, r.TimestampNs) : null,
-            Frames(at.Stack), related is { } rs ? Frames(rs.Stack) : []);
+            Frames(at.Stack), related is { } rs ? Frames(rs.Stack) : []) { Pool = pool };
         if (options.Suppressions.Suppresses(finding))
         {
             Suppressed++;

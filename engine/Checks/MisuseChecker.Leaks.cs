@@ -21,7 +21,7 @@ public sealed partial class MisuseChecker
     /// </summary>
     public void Finish(IEnumerable<DeviceActivity> devices)
     {
-        var live = _hash.All().GroupBy(e => e.MapCall)
+        var live = _hash.All().Where(e => !e.ReportedAtUnbind).GroupBy(e => e.MapCall)
             .Select(g => (First: g.OrderBy(e => e.Segment).First(), Size: g.Aggregate(0UL, (s, e) => s + e.Size), Segments: g.Count()))
             .OrderBy(x => x.First.Origin.Line).ThenBy(x => x.First.MapCall);
         foreach (var (first, size, segments) in live)

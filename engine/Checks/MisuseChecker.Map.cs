@@ -54,7 +54,9 @@ public sealed partial class MisuseChecker
         }
         var type = DebugEntryTypes.Of(e.Kind);
         var dir = type == DebugEntryType.Coherent ? DmaDirection.Bidirectional : e.Direction; // 6.12 prints a stale dir
-        AddEntry(NewEntry(e, EventOrigin.Of(e), type, e.DmaAddr, e.Size, dir, 0, 0, e.VirtAddr, ++_mapCalls, 0), e, trackCacheline: false);
+        int id = NewEntry(e, EventOrigin.Of(e), type, e.DmaAddr, e.Size, dir, 0, 0, e.VirtAddr, ++_mapCalls, 0);
+        _hash[id].Managed = e.Managed;
+        AddEntry(id, e, trackCacheline: false);
     }
 
     // dma_alloc_noncontiguous → debug_dma_map_sg(dev, sgl, orig_nents, 1, dir, attrs).

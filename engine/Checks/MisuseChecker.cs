@@ -91,6 +91,9 @@ public sealed partial class MisuseChecker : ITraceEventHandler
             case DmaEventKind.DmaSyncSgForCpu or DmaEventKind.DmaSyncSgForDevice:
                 SyncSg(e);
                 break;
+            case DmaEventKind.DeviceUnbind:
+                Unbind(e);
+                break;
         }
     }
 

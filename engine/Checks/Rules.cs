@@ -34,6 +34,10 @@ public static class Rules
     public const string FenceNeverSignaled = "fence-never-signaled";
     public const string FenceDestroyUnsignaled = "fence-destroy-unsignaled";
     public const string FenceSignalBeforeEmit = "fence-signal-before-emit";
+    public const string PoolDoubleFree = "pool-double-free";
+    public const string PoolDestroyBusy = "pool-destroy-busy";
+    public const string PoolFreeForeign = "pool-free-foreign";
+    public const string LeakAtUnbind = "leak-at-unbind";
 
     public static IReadOnlyList<RuleInfo> All { get; } =
     [
@@ -60,6 +64,10 @@ public static class Rules
         new(FenceDestroyUnsignaled, Severity.Error, "a fence destroyed (last reference dropped) before it was signaled"),
         new(FenceSignalBeforeEmit, Severity.Error, "a fence signaled before it was emitted, on a context whose fences are emitted"),
         new(LeakGrowth, Severity.Warning, "a device's live mappings keep rising across the trace: the floor (fewest live mappings) of each eighth of the trace never drops, rises in at least 5 of the 7 steps, ends at least 32 above where it started, and is still rising in the last quarter (a tenth of the rise, at least 8)"),
+        new(PoolDoubleFree, Severity.Error, "dma_pool_free of a block already free in its pool (mm/dmapool.c: 'dma_pool_free <pool>, dma <addr> already free')"),
+        new(PoolDestroyBusy, Severity.Error, "dma_pool_destroy while blocks are still allocated, one finding naming the count; the pool's pages are leaked (mm/dmapool.c: 'dma_pool_destroy <pool> busy')"),
+        new(PoolFreeForeign, Severity.Error, "dma_pool_free of a block the pool did not allocate (another pool's, or none), or to a pool already destroyed (mm/dmapool.c: 'dma_pool_free <pool>, <vaddr>/<dma> (bad dma)')"),
+        new(LeakAtUnbind, Severity.Error, "mappings and allocations of a device still live when its driver unbinds, except managed (dmam_*) ones that devres releases (dma-debug: 'device driver has pending DMA allocations while released from device')"),
     ];
 
     private static readonly Dictionary<string, RuleInfo> ById = All.ToDictionary(r => r.Id, StringComparer.Ordinal);

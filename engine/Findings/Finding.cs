@@ -36,4 +36,7 @@ public sealed record Finding(
 {
     /// <summary>The driver frame of <see cref="Stack"/> (see <see cref="CallSites"/>); empty without a stack.</summary>
     public string CallSite => CallSites.Of(Stack);
+
+    /// <summary>The dma_pool a pool rule names; null for every other finding.</summary>
+    public string? Pool { get; init; }
 }

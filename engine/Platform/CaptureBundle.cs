@@ -40,6 +40,7 @@ public sealed partial record CaptureBundle(string Directory, string TracePath, P
             Devices = devices,
             Provenance = provenance,
             Kernel = k,
+            Allocation = Allocation(cmdline, provenance),
         };
         return new CaptureBundle(dir, trace, platform, ReadFacts(meta));
     }
@@ -54,6 +55,23 @@ public sealed partial record CaptureBundle(string Directory, string TracePath, P
         using var z = new GZipStream(File.OpenRead(gz), CompressionMode.Decompress);
         using var r = new StreamReader(z);
         return r.ReadToEnd();
+    }
+
+    /// <summary>coherent_pool= and cma= from the command line (early_coherent_pool, early_cma: memparse sizes).</summary>
+    private static AllocationConfig Allocation(string cmdline, List<string> provenance)
+    {
+        var a = new AllocationConfig();
+        if (KernelText.CmdlineValue(cmdline, "coherent_pool") is { } pool)
+        {
+            a = a with { AtomicPoolSize = PlatformSettings.Size(pool, "coherent_pool") };
+            provenance.Add($"coherent_pool={pool} from cmdline.txt");
+        }
+        if (KernelText.CmdlineValue(cmdline, "cma") is { } cma && !cma.Contains('@') && !cma.Contains(':'))
+        {
+            a = a with { CmaBytes = PlatformSettings.Size(cma, "cma") };
+            provenance.Add($"cma={cma} from cmdline.txt");
+        }
+        return a;
     }
 
     private static int Cpus(JsonDocument? meta, string trace, List<string> provenance)

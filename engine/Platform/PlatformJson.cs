@@ -50,6 +50,16 @@ public static class PlatformJson
         w.WriteNumber("flushTimerLateNs", p.Iommu.FlushTimerLateNs);
         w.WriteEndObject();
         w.WriteString("defaultIommu", PlatformSettings.IommuName(p.DefaultIommuDomain));
+        var a = p.Allocation;
+        w.WriteStartObject("allocation");
+        if (a.AtomicPoolSize is { } pool) w.WriteString("coherentPool", Hex(pool));
+        else w.WriteNull("coherentPool");
+        w.WriteString("zoneDmaLimit", Hex(a.ZoneDmaLimit));
+        w.WriteBoolean("directRemap", a.DirectRemap);
+        w.WriteString("cmaSize", Hex(a.CmaBytes));
+        WriteRegion(w, "globalCoherent", a.GlobalCoherent);
+        w.WriteNumber("atomicPoolExpandDelayNs", a.AtomicPoolExpandDelayNs);
+        w.WriteEndObject();
         w.WriteStartArray("devices");
         foreach (var d in p.Devices)
         {
@@ -83,6 +93,7 @@ public static class PlatformJson
             else w.WriteNull("iommuGroup");
             WriteRegions(w, "iommuReserved", d.IommuReserved);
             w.WriteBoolean("untrusted", d.Untrusted);
+            if (d.CoherentMem is not null) WriteRegion(w, "coherentMem", d.CoherentMem);
             w.WriteEndObject();
         }
         w.WriteEndArray();
@@ -90,6 +101,23 @@ public static class PlatformJson
         w.Flush();
         stream.WriteByte((byte)'\n');
     }
+
+    private static void WriteRegion(Utf8JsonWriter w, string key, CoherentRegion? r)
+    {
+        if (r is null)
+        {
+            w.WriteNull(key);
+            return;
+        }
+        w.WriteStartObject(key);
+        w.WriteString("deviceBase", Hex(r.DeviceBase));
+        w.WriteString("size", Hex(r.Size));
+        w.WriteEndObject();
+    }
+
+    private static CoherentRegion? ReadRegion(JsonElement e, string key) =>
+        e.TryGetProperty(key, out var r) && r.ValueKind == JsonValueKind.Object
+            ? new CoherentRegion(Num(r, "deviceBase") ?? 0, Num(r, "size") ?? 0) : null;
 
     private static void WriteRegions(Utf8JsonWriter w, string key, IReadOnlyList<IommuRegion> regions)
     {
@@ -191,6 +219,22 @@ public static class PlatformJson
                 },
             };
         }
+        if (root.TryGetProperty("allocation", out var al))
+        {
+            var d = p.Allocation;
+            p = p with
+            {
+                Allocation = new AllocationConfig
+                {
+                    AtomicPoolSize = Num(al, "coherentPool"),
+                    ZoneDmaLimit = Num(al, "zoneDmaLimit") ?? d.ZoneDmaLimit,
+                    DirectRemap = Bool(al, "directRemap") ?? d.DirectRemap,
+                    CmaBytes = Num(al, "cmaSize") ?? d.CmaBytes,
+                    GlobalCoherent = ReadRegion(al, "globalCoherent"),
+                    AtomicPoolExpandDelayNs = Long(al, "atomicPoolExpandDelayNs") ?? d.AtomicPoolExpandDelayNs,
+                },
+            };
+        }
         if (Str(root, "defaultIommu") is { } defaultIommu)
             p = p with { DefaultIommuDomain = PlatformSettings.Iommu(defaultIommu, "defaultIommu") };
         if (root.TryGetProperty("devices", out var devs))
@@ -217,6 +261,7 @@ public static class PlatformJson
                     IommuReserved = Regions(d, "iommuReserved"),
                     Untrusted = Bool(d, "untrusted") ?? false,
                     SegmentLimitsKnown = d.TryGetProperty("maxSegmentSize", out _) || d.TryGetProperty("segmentBoundaryMask", out _),
+                    CoherentMem = ReadRegion(d, "coherentMem"),
                 }).ToList(),
             };
         }

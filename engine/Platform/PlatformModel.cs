@@ -30,6 +30,17 @@ public sealed record PlatformModel
     /// <summary>What each value came from (bundle file, preset, inference, --set): shown in the reports.</summary>
     public IReadOnlyList<string> Provenance { get; init; } = [];
     public KernelDefaults Kernel { get; init; } = KernelDefaults.Linux612;
+    /// <summary>How coherent allocations are served: atomic pools, zones, remapping, CMA (kernel/dma/pool.c, direct.c).</summary>
+    public AllocationConfig Allocation { get; init; } = new();
+
+    /// <summary>force_dma_unencrypted: an encrypted guest (SEV, TDX) shares DMA memory decrypted.</summary>
+    public bool Encrypted => MemoryEncryptionMask != 0;
+
+    /// <summary>atomic_pool_size: coherent_pool= when given, else the default from the RAM ranges (standing in for totalram_pages).</summary>
+    public ulong AtomicPoolSize => Allocation.AtomicPoolSize ?? DmaReplay.Engine.Pools.AtomicPools.DefaultSize(Ram.Aggregate(0UL, (s, r) => s + r.Size), Kernel);
+
+    /// <summary>has_managed_dma(): RAM below zone_dma_limit.</summary>
+    public bool HasDmaZone => Ram.Any(r => r.Start <= Allocation.ZoneDmaLimit);
 
     /// <summary>The device of that name, or a default PCI device (64-bit masks, coherent per platform).</summary>
     public DeviceModel Device(string name) =>
@@ -44,6 +55,28 @@ public readonly record struct MemoryRange(ulong Start, ulong End)
     public bool Contains(ulong addr) => addr >= Start && addr < End;
     public ulong Size => End - Start;
 }
+
+/// <summary>
+/// The allocation side of a platform. <see cref="AtomicPoolExpandDelayNs"/> is DmaReplay's
+/// assumption of how soon atomic_pool_work runs after it is scheduled, not a kernel value.
+/// </summary>
+public sealed record AllocationConfig
+{
+    /// <summary>coherent_pool= (bytes); null: 128 KiB per GiB of RAM (dma_atomic_pool_init).</summary>
+    public ulong? AtomicPoolSize { get; init; }
+    /// <summary>zone_dma_limit: the top of ZONE_DMA (x86: 16 MiB − 1; arm64 from the firmware, often 4 GiB − 1).</summary>
+    public ulong ZoneDmaLimit { get; init; } = (1UL << 24) - 1;
+    /// <summary>CONFIG_DMA_DIRECT_REMAP (arm64, riscv): a non-coherent device's allocation is remapped uncached, so non-blocking ones come from the atomic pools.</summary>
+    public bool DirectRemap { get; init; }
+    /// <summary>The default CMA area (cma= or CONFIG_CMA_SIZE_MBYTES); 0: none.</summary>
+    public ulong CmaBytes { get; init; }
+    /// <summary>CONFIG_DMA_GLOBAL_POOL's "linux,dma-default" region: non-coherent devices allocate from it.</summary>
+    public CoherentRegion? GlobalCoherent { get; init; }
+    public long AtomicPoolExpandDelayNs { get; init; } = DmaReplay.Engine.Pools.AtomicPools.DefaultExpandDelayNs;
+}
+
+/// <summary>A coherent memory area (kernel/dma/coherent.c dma_coherent_mem): its first DMA address and size.</summary>
+public sealed record CoherentRegion(ulong DeviceBase, ulong Size);
 
 /// <summary>A dma-range offset region (dev->dma_range_map entry).</summary>
 public sealed record DmaRange(ulong CpuStart, ulong DmaStart, ulong Size);
@@ -75,6 +108,8 @@ public sealed record DeviceModel
     public bool Untrusted { get; init; }
     /// <summary>The segment limits were given (driver table, platform file, --set), not just the PCI defaults: the sg segment rules check them.</summary>
     public bool SegmentLimitsKnown { get; init; }
+    /// <summary>The device's own coherent memory (DT "shared-dma-pool", dma_declare_coherent_memory): every dma_alloc_coherent is served from it.</summary>
+    public CoherentRegion? CoherentMem { get; init; }
 
     public ulong DmaMask => Mask(DmaMaskBits);
     public ulong CoherentMask => Mask(CoherentMaskBits);

@@ -59,6 +59,7 @@ public static class PlatformPresets
         DmaCacheAlignment = 64,
         CacheLineBytes = 64,
         BounceUnalignedKmalloc = true,
+        Allocation = new AllocationConfig { DirectRemap = true, ZoneDmaLimit = 0xffff_ffff },
         Swiotlb = new SwiotlbConfig { Start = 0xfbc0_0000, Nslabs = 32768, Nareas = 8 },
         Provenance = ["preset arm64-noncoherent-soc: 4 GiB at 1 GiB, 8 CPUs, non-coherent devices, 64-byte cache lines (ARCH_DMA_MINALIGN 128), kmalloc bouncing, 64 MiB SWIOTLB"],
     };

@@ -9,7 +9,9 @@ namespace DmaReplay.Engine.Platform;
 /// device.&lt;name&gt;.{dma_mask, coherent_dma_mask (bits), bus_dma_limit, min_align_mask,
 /// max_segment_size, segment_boundary, coherent, iommu (none|identity|dma|dma-fq), untrusted}, and the
 /// IOMMU's iommu.{mode (every device's domain), granule, aperture_end, forcedac, single_flush_queue, flush_timer_late_ms}, and the
-/// hardware model's iommu.iotlb (vtd-1024, smmuv3-gem5), iommu.iotlb.entries, iommu.iotlb.ways.
+/// hardware model's iommu.iotlb (vtd-1024, smmuv3-gem5), iommu.iotlb.entries, iommu.iotlb.ways; the allocation side's
+/// coherent_pool, atomic_pool.expand_delay_us, zone_dma_limit, dma.direct_remap, cma.size, global_coherent (BASE,SIZE) and
+/// device.&lt;name&gt;.coherent_mem (BASE,SIZE).
 /// </summary>
 public static class PlatformSettings
 {
@@ -17,7 +19,7 @@ public static class PlatformSettings
     public static bool IsHardwareOnly(string setting) => setting.StartsWith("iommu.iotlb", StringComparison.Ordinal);
 
     public static readonly string[] DeviceKeys =
-        ["dma_mask", "coherent_dma_mask", "bus_dma_limit", "min_align_mask", "max_segment_size", "segment_boundary", "coherent", "iommu", "untrusted"];
+        ["dma_mask", "coherent_dma_mask", "bus_dma_limit", "min_align_mask", "max_segment_size", "segment_boundary", "coherent", "iommu", "untrusted", "coherent_mem"];
 
     public static PlatformModel Apply(PlatformModel p, IEnumerable<string> settings)
     {
@@ -60,6 +62,12 @@ public static class PlatformSettings
                 case "iommu.iotlb": p = p with { Iommu = p.Iommu with { Iotlb = DmaReplay.Engine.Iommu.Hardware.IotlbGeometry.Preset(value) } }; break;
                 case "iommu.iotlb.entries": p = p with { Iommu = p.Iommu with { Iotlb = p.Iommu.Iotlb with { Entries = (int)Number(value, key) } } }; break;
                 case "iommu.iotlb.ways": p = p with { Iommu = p.Iommu with { Iotlb = p.Iommu.Iotlb with { Ways = (int)Number(value, key) } } }; break;
+                case "coherent_pool": p = p with { Allocation = p.Allocation with { AtomicPoolSize = Size(value, key) } }; break;
+                case "atomic_pool.expand_delay_us": p = p with { Allocation = p.Allocation with { AtomicPoolExpandDelayNs = (long)Number(value, key) * 1000 } }; break;
+                case "zone_dma_limit": p = p with { Allocation = p.Allocation with { ZoneDmaLimit = Number(value, key) } }; break;
+                case "dma.direct_remap": p = p with { Allocation = p.Allocation with { DirectRemap = Bool(value, key) } }; break;
+                case "cma.size": p = p with { Allocation = p.Allocation with { CmaBytes = Size(value, key) } }; break;
+                case "global_coherent": p = p with { Allocation = p.Allocation with { GlobalCoherent = Region(value, key) } }; break;
                 case "iommu.flush_timer_late_ms": p = p with { Iommu = p.Iommu with { FlushTimerLateNs = (long)Number(value, key) * 1_000_000 } }; break;
                 default:
                     if (!key.StartsWith("device.", StringComparison.Ordinal)) throw new FormatException($"unknown setting '{key}'");
@@ -102,8 +110,17 @@ public static class PlatformSettings
         "segment_boundary" => d with { SegmentBoundaryMask = Number(value, key), SegmentLimitsKnown = true },
         "coherent" => d with { Coherent = Bool(value, key) },
         "untrusted" => d with { Untrusted = Bool(value, key) },
+        "coherent_mem" => d with { CoherentMem = Region(value, key) },
         _ => d with { IommuDomain = Iommu(value, key) },
     };
+
+    /// <summary>"BASE,SIZE": a coherent memory area at DMA address BASE of SIZE bytes (K/M/G suffixes).</summary>
+    public static CoherentRegion Region(string value, string key)
+    {
+        var parts = value.Split(',', StringSplitOptions.TrimEntries);
+        if (parts.Length != 2) throw new FormatException($"{key}: BASE,SIZE expected, not '{value}'");
+        return new CoherentRegion(Number(parts[0], key), Size(parts[1], key));
+    }
 
     public static IommuDomainType Iommu(string value, string key) => value.ToLowerInvariant() switch
     {

@@ -17,7 +17,7 @@ public sealed partial class ReplayEngine
         var pageTable = PageTableSummary();
         agreement = agreement with { IommuPageTable = pageTable, MismatchCount = _mismatchCount, Mismatches = _mismatches.ToList() };
         var platform = new PlatformReport(_platform.Name, IsCaptureOwn, _platform.Cpus, _platform.Provenance);
-        return new ReplayReport(platform, agreement, SwiotlbSummary()) { Iommu = IommuSummary(), Coherency = CoherencySummary() };
+        return new ReplayReport(platform, agreement, SwiotlbSummary()) { Iommu = IommuSummary(), Coherency = CoherencySummary(), Pools = PoolsSummary() };
     }
 
     private SwiotlbReport? SwiotlbSummary()

@@ -205,12 +205,17 @@ public sealed partial class ReplayEngine : ITraceEventHandler
             case DmaEventKind.DmaSyncSgForCpu or DmaEventKind.DmaSyncSgForDevice:
                 SyncSg(e);
                 break;
-            case DmaEventKind.DmaAlloc:
-                AllocIommu(e);
+            case DmaEventKind.DmaAlloc: // dma-iommu last: it replaces the recorded handle the others read
                 CoherencyAlloc(e);
+                AllocPools(e);
+                AllocIommu(e);
                 break;
             case DmaEventKind.DmaFree:
+                FreePools(e);
                 FreeIommu(e);
+                break;
+            case >= DmaEventKind.DmaPoolCreate and <= DmaEventKind.DmaPoolFree:
+                PoolEvent(e);
                 break;
         }
         _ptEvent = null;

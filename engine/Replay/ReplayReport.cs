@@ -12,6 +12,9 @@ public sealed record ReplayReport(
     public IommuReport? Iommu { get; init; }
     /// <summary>Cache maintenance and unaligned-kmalloc bounces of the non-coherent devices; null when every device is coherent.</summary>
     public Coherency.CoherencyReport? Coherency { get; init; }
+
+    /// <summary>Allocations and pools: sources, atomic pool pressure, dma_pools; null when the trace allocated nothing.</summary>
+    public Pools.PoolsReport? Pools { get; init; }
 }
 
 /// <summary>The platform a replay ran on and where each fact came from.</summary>

@@ -31,7 +31,8 @@ public sealed class ReplayRun(CheckOptions checks)
         var sink = new FindingSink(checks, Strings, displayPath);
         var checker = new MisuseChecker(checks, sink);
         var fences = new Fences.FenceChecker(sink);
-        var engine = new ReplayEngine(platform, facts, captureOwn, Strings, displayPath, new EventFanout(builder, checker, fences));
+        var pools = new Pools.PoolChecker(sink);
+        var engine = new ReplayEngine(platform, facts, captureOwn, Strings, displayPath, new EventFanout(builder, checker, fences, pools));
         checker.BounceWitness = engine; // the emulated bounce decisions, not the capture's swiotlb_bounced lines
         InputStatistics stats;
         try

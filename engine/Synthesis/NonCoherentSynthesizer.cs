@@ -9,7 +9,7 @@ using DmaReplay.Parsers.Model;
 namespace DmaReplay.Engine.Synthesis;
 
 /// <summary>
-/// The non-coherent workload of <c>dmareplay synth --workload noncoherent</c>: a Linux 6.12 trace
+/// The non-coherent workload of <c>dmareplay synth --workloads noncoherent</c>: a Linux 6.12 trace
 /// as the <c>arm64-noncoherent-soc</c> preset would record it. An Ethernet MAC
 /// (<c>fe300000.ethernet</c>) maps 1536-byte receive buffers two to a page, syncs them for the CPU
 /// and unmaps them, and maps transmit frames of any length at any offset; an SD/MMC host

@@ -44,6 +44,30 @@ public sealed record SynthOptions
     /// </summary>
     public bool NonCoherent { get; init; }
 
+    /// <summary>Extra workloads: dma_pool traffic, a driver unbind, atomic pool pressure (none by default).</summary>
+    public SynthWorkloads Workloads { get; init; }
+
+    /// <summary>Parses "pools,unbind,atomic".</summary>
+    public static bool TryParseWorkloads(string text, out SynthWorkloads workloads, out string? error)
+    {
+        workloads = SynthWorkloads.None;
+        error = null;
+        foreach (var part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            switch (part)
+            {
+                case "pools": workloads |= SynthWorkloads.Pools; break;
+                case "unbind": workloads |= SynthWorkloads.Unbind; break;
+                case "atomic": workloads |= SynthWorkloads.AtomicPressure; break;
+                case "noncoherent": workloads |= SynthWorkloads.NonCoherent; break;
+                default:
+                    error = $"unknown workload '{part}' (known: pools, unbind, atomic, noncoherent)";
+                    return false;
+            }
+        }
+        return true;
+    }
+
     /// <summary>Build a <see cref="SynthManifest"/> of every finding `check` must report.</summary>
     public bool Manifest { get; init; }
 
@@ -75,6 +99,7 @@ public sealed record SynthOptions
             if (rate is < 0 or > 1 || double.IsNaN(rate)) return $"the rate of {rule} must be between 0 and 1";
             if (NonCoherent && rule != Checks.Rules.CachelineOverlap) return $"the non-coherent workload injects only {Checks.Rules.CachelineOverlap}, not '{rule}'";
         }
+        if (NonCoherent && Workloads != SynthWorkloads.None) return "the non-coherent workload replaces the x86 devices; it does not combine with pools, unbind or atomic";
         if (Events < 0) return "events must not be negative";
         if (Cpus is < 1 or > 999) return "cpus must be between 1 and 999";
         if (BounceFraction is < 0 or > 1 || double.IsNaN(BounceFraction)) return "bounce fraction must be between 0 and 1";

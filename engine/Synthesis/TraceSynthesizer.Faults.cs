@@ -21,6 +21,7 @@ public sealed partial class TraceSynthesizer
         Rules.UnmapTypeMismatch, Rules.FreeCpuAddressMismatch, Rules.SgNentsMismatch, Rules.SyncNotMapped, Rules.SyncOutOfBounds,
         Rules.SyncDirectionMismatch, Rules.CachelineOverlap, Rules.SgSegmentTooLong, Rules.SgSegmentCrossesBoundary,
         Rules.MapFailed, Rules.MapErrorHandleUsed, Rules.LeakGrowth,
+        Rules.PoolDoubleFree, Rules.PoolDestroyBusy, Rules.PoolFreeForeign, Rules.LeakAtUnbind,
     ];
 
     /// <summary>Rules the generator can inject (leak-at-end needs no injection: the rx rings stay mapped).</summary>
@@ -50,7 +51,7 @@ public sealed partial class TraceSynthesizer
             expected.Add(new ExpectedFinding(Rules.LeakAtEnd, line, null, dev, addr, false));
         expected.Sort((a, b) => a.Line != b.Line ? a.Line.CompareTo(b.Line) : string.CompareOrdinal(a.Rule, b.Rule));
         bool segments = _o.Injections.ContainsKey(Rules.SgSegmentTooLong) || _o.Injections.ContainsKey(Rules.SgSegmentCrossesBoundary);
-        return new SynthManifest(_o.Seed, _o.Events, "x86-64-default", segments ? SegmentLimitSettings : [],
+        return new SynthManifest(_o.Seed, _o.Events, Workload(SynthWorkloads.AtomicPressure) ? SevGuest.Name : "x86-64-default", segments ? SegmentLimitSettings : [],
             _injected.OrderBy(kv => kv.Key, StringComparer.Ordinal).ToList(), expected);
     }
 
@@ -265,6 +266,8 @@ public sealed partial class TraceSynthesizer
                 _high.Free(a, 64);
                 return true;
             }
+            case Rules.PoolDoubleFree or Rules.PoolDestroyBusy or Rules.PoolFreeForeign or Rules.LeakAtUnbind:
+                return InjectPoolFault(rule);
             default:
                 throw new ArgumentException($"rule '{rule}' cannot be injected", nameof(rule));
         }

@@ -70,6 +70,7 @@ public sealed partial class TraceSynthesizer
         _tasks = new Tasks(options.Cpus);
         _remaining = options.Events;
         _faultRng = new Random(unchecked(options.Seed * 7919 + 17));
+        _workRng = new Random(unchecked(options.Seed * 104729 + 3));
         if (options.Manifest) _ledger = new Dictionary<(string, ulong), long>();
         _injectionOrder = options.Injections.OrderBy(kv => kv.Key, StringComparer.Ordinal).ToArray();
     }
@@ -111,6 +112,7 @@ public sealed partial class TraceSynthesizer
         ProbeNvme();
         ProbeE1000e();
         ProbeVirtioNet();
+        ProbeWorkloads();
         Marker("capture-phase: workload start");
         _phaseLines = 0;
 
@@ -132,6 +134,7 @@ public sealed partial class TraceSynthesizer
             }
             _nowUs = Math.Max(_nowUs, nextArrival);
             nextArrival = _nowUs + Interval();
+            if (_o.Workloads != SynthWorkloads.None && MaybeWorkload()) continue;
             if (_o.Injections.Count > 0 && MaybeInjectFault()) continue;
             double pick = _rng.NextDouble();
             if (pick < _mix[0]) NvmeSubmit();

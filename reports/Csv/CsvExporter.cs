@@ -51,7 +51,7 @@ public sealed class CsvExporter : IReportExporter
             ReportTables.Findings(summary.Findings),
         ];
         if (summary.Replay is not { } replay) return tables;
-        return tables.Concat(
+        tables = tables.Concat(
         [
             ReplayTables.Agreement(replay.Agreement),
             ReplayTables.Mismatches(replay.Agreement.Mismatches),
@@ -61,6 +61,8 @@ public sealed class CsvExporter : IReportExporter
             ReplayTables.IommuDomains(replay.Iommu),
             .. replay.Coherency is { } c ? [CoherencyTables.Maintenance(c), CoherencyTables.KmallocBounces(c)] : Array.Empty<ReportTable>(),
         ]);
+        // allocation-sources.csv, atomic-pools.csv, dma-pools.csv: only when the trace allocated something
+        return replay.Pools is { } pools ? tables.Concat([PoolTables.Sources(pools), PoolTables.AtomicPools(pools), PoolTables.DmaPools(pools)]) : tables;
     }
 
     public static void Write(CsvWriter writer, ReportTable table)

@@ -28,6 +28,38 @@ internal static class ReplaySection
         html.Raw("</section>\n");
         if (replay.Iommu is { } iommu) WriteIommu(html, iommu);
         if (replay.Coherency is { } coherency) CoherencySection.Write(html, coherency);
+        if (replay.Pools is { } pools) WritePools(html, summary, pools);
+    }
+
+    /// <summary>The "Allocations and pools" section: failures, each atomic pool's use and size over time, the tables.</summary>
+    private static void WritePools(Html html, RunSummary summary, Engine.Pools.PoolsReport p)
+    {
+        html.Raw("<section id=\"pools\">\n").Element("h2", "Allocations and pools");
+        html.Raw("<ul class=\"figures\">\n");
+        Figure(html, "atomic_pool_size", Html.Size((long)p.AtomicPoolSize), "per pool at boot (coherent_pool= or 128 KiB per GiB of RAM)");
+        Figure(html, "Allocation failures", Html.Number(p.AllocationFailures.Predicted) + " predicted",
+            Html.Number(p.AllocationFailures.Recorded) + " recorded, " + Html.Number(p.AllocationFailures.Matched) + " both",
+            p.AllocationFailures.Predicted > 0 ? "bad" : null);
+        html.Raw("</ul>\n");
+        long originNs = summary.Inputs.Select(i => i.FirstTimestampNs).FirstOrDefault(t => t is not null) ?? 0;
+        long endNs = summary.Inputs.Select(i => i.LastTimestampNs ?? originNs).DefaultIfEmpty(originNs).Max();
+        if (p.AtomicPools.Any(a => a.PeakUsedBytes > 0))
+        {
+            html.Element("h3", "Atomic pool pressure over time");
+            html.Raw("<div class=\"cols charts\">\n");
+            for (int i = 0; i < p.AtomicPools.Count; i++)
+            {
+                var a = p.AtomicPools[i];
+                SmallChart(html, "atomic pool " + a.Zone + ": bytes in use", "Bytes", originNs, endNs,
+                    new StepSeries(a.Zone + " in use", a.Used, (long)a.UsedAtEnd, StepChart.Color(i)),
+                    "peak " + Html.Size((long)a.PeakUsedBytes) + ", size at end " + Html.Size((long)a.SizeAtEnd) + ", " + Html.Number(a.Failures) + " failures");
+            }
+            html.Raw("</div>\n");
+        }
+        html.Element("h3", "Where each allocation came from").Table(Tables.PoolTables.Sources(p), "No allocation.");
+        html.Element("h3", "Atomic pools").Table(Tables.PoolTables.AtomicPools(p), "No atomic pool.");
+        html.Element("h3", "dma_pools").Table(Tables.PoolTables.DmaPools(p), "No dma_pool.");
+        html.Raw("</section>\n");
     }
 
     private static void WritePlatform(Html html, PlatformReport p)

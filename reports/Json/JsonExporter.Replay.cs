@@ -11,11 +11,12 @@ public sealed partial class JsonExporter
 {
     private static void WriteReplay(Utf8JsonWriter w, ReplayReport replay)
     {
-        WriteAgreement(w, replay.Agreement);
+        WriteAgreement(w, replay.Agreement, replay.Pools);
         if (replay.Swiotlb is { } s) WriteSwiotlb(w, s);
         else w.WriteNull("swiotlb");
         if (replay.Iommu is { } iommu) WriteIommu(w, iommu);
         if (replay.Coherency is { } coherency) WriteCoherency(w, coherency);
+        if (replay.Pools is { } pools) WritePools(w, pools);
         var p = replay.Platform;
         w.WriteStartObject("platform");
         w.WriteString("name", p.Name);
@@ -25,7 +26,7 @@ public sealed partial class JsonExporter
         w.WriteEndObject();
     }
 
-    private static void WriteAgreement(Utf8JsonWriter w, AgreementReport a)
+    private static void WriteAgreement(Utf8JsonWriter w, AgreementReport a, Engine.Pools.PoolsReport? pools)
     {
         w.WriteStartObject("agreement");
         WriteTally(w, "direct", a.Direct);
@@ -66,6 +67,68 @@ public sealed partial class JsonExporter
         {
             w.WriteNull("iommuPageTable");
         }
+        // the allocators' addresses, only where something was compared: other replays' agreement is unchanged
+        if (pools?.DmaPoolAgreement is { } dp) WriteTally(w, "dmaPool", dp);
+        if (pools?.DevCoherentAgreement is { } dc) WriteTally(w, "devCoherent", dc);
+        if (pools?.AtomicPoolAgreement is { } ap) WriteTally(w, "atomicPool", ap);
+        w.WriteEndObject();
+    }
+
+    /// <summary>"pools": atomic_pool_size, the worker delay assumed, allocation failures, sources per device, atomic pools, dma_pools.</summary>
+    private static void WritePools(Utf8JsonWriter w, Engine.Pools.PoolsReport p)
+    {
+        w.WriteStartObject("pools");
+        w.WriteNumber("atomicPoolSize", p.AtomicPoolSize);
+        w.WriteNumber("atomicPoolExpandDelayNs", p.ExpandDelayNs);
+        w.WriteStartObject("allocationFailures");
+        w.WriteNumber("recorded", p.AllocationFailures.Recorded);
+        w.WriteNumber("predicted", p.AllocationFailures.Predicted);
+        w.WriteNumber("matched", p.AllocationFailures.Matched);
+        w.WriteEndObject();
+        w.WriteStartArray("sources");
+        foreach (var s in p.Sources)
+        {
+            w.WriteStartObject();
+            w.WriteString("device", s.Device);
+            w.WriteString("source", s.Source);
+            w.WriteNumber("allocations", s.Allocations);
+            w.WriteNumber("predictedFailures", s.PredictedFailures);
+            w.WriteNumber("bytes", s.Bytes);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteStartArray("atomicPools");
+        foreach (var a in p.AtomicPools)
+        {
+            w.WriteStartObject();
+            w.WriteString("zone", a.Zone);
+            w.WriteString("gfp", a.Gfp);
+            w.WriteNumber("initialBytes", a.InitialBytes);
+            w.WriteNumber("sizeAtEnd", a.SizeAtEnd);
+            w.WriteNumber("expansions", a.Expansions);
+            w.WriteNumber("peakUsedBytes", a.PeakUsedBytes);
+            w.WriteNumber("usedAtEnd", a.UsedAtEnd);
+            w.WriteNumber("failures", a.Failures);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteStartArray("dmaPools");
+        foreach (var d in p.DmaPools)
+        {
+            w.WriteStartObject();
+            w.WriteString("device", d.Device);
+            w.WriteString("name", d.Name);
+            w.WriteNumber("blockSize", d.BlockSize);
+            w.WriteNumber("allocation", d.Allocation);
+            w.WriteNumber("boundary", d.Boundary);
+            w.WriteNumber("pages", d.Pages);
+            w.WriteNumber("blocks", d.Blocks);
+            w.WriteNumber("peakActive", d.PeakActive);
+            w.WriteNumber("activeAtEnd", d.ActiveAtEnd);
+            w.WriteBoolean("destroyed", d.Destroyed);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
         w.WriteEndObject();
     }
 

@@ -127,6 +127,7 @@ public sealed partial class JsonExporter : IReportExporter
         w.WriteNumber("cpu", f.Cpu);
         w.WriteNumber("pid", f.Pid);
         w.WriteString("task", f.Task);
+        if (f.Pool is not null) w.WriteString("pool", f.Pool); // pool rules only: other findings' JSON is unchanged
         if (f.Related is null) w.WriteNull("related");
         else
         {

@@ -34,7 +34,7 @@ public sealed class ReplayReportTests
     {
         using var doc = Json(RealReplay.Value);
         var root = doc.RootElement;
-        CollectionAssert.AreEqual(new[] { "tool", "inputs", "devices", "findings", "findingCounts", "agreement", "swiotlb", "platform" }, Keys(root));
+        CollectionAssert.AreEqual(new[] { "tool", "inputs", "devices", "findings", "findingCounts", "agreement", "swiotlb", "pools", "platform" }, Keys(root));
 
         var agreement = root.GetProperty("agreement");
         CollectionAssert.AreEqual(new[] { "direct", "swiotlb", "iommu", "failures", "mismatchCount", "mismatches", "iommuPageTable" }, Keys(agreement));
