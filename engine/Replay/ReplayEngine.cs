@@ -63,8 +63,9 @@ public sealed partial class ReplayEngine : ITraceEventHandler
     private long _bytesMap, _bytesUnmap, _bytesSyncDev, _bytesSyncCpu, _searches, _maxSteps;
 
     public ReplayEngine(PlatformModel platform, CaptureFacts? capture, bool platformIsCaptureOwn, TraceStrings strings,
-        string inputName, ITraceEventHandler? downstream)
+        string inputName, ITraceEventHandler? downstream, Cost.CostModel? cost = null)
     {
+        if (cost is not null) _cost = new Cost.CostMeter(cost);
         _platform = platform;
         _capture = capture;
         IsCaptureOwn = platformIsCaptureOwn;
@@ -175,6 +176,14 @@ public sealed partial class ReplayEngine : ITraceEventHandler
         _lastNs = Math.Max(_lastNs, e.TimestampNs);
         if (PendingAny && e.Kind != DmaEventKind.SwiotlbBounced && !e.Kind.IsMapOrAlloc()) FlushOrphans(e);
         if (IsCaptureOwn) PageTableTrack(e);
+        if (_cost is null) Dispatch(e);
+        else DispatchCosted(e);
+        _ptEvent = null;
+        _downstream?.OnEvent(_out);
+    }
+
+    private void Dispatch(DmaEvent e)
+    {
         switch (e.Kind)
         {
             case DmaEventKind.SwiotlbBounced:
@@ -205,8 +214,6 @@ public sealed partial class ReplayEngine : ITraceEventHandler
                 FreeIommu(e);
                 break;
         }
-        _ptEvent = null;
-        _downstream?.OnEvent(_out);
     }
 
     /// <summary>The page-table witness: recorded iommu updates are queued, a DMA API call opens its context's turn.</summary>

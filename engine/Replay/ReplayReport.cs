@@ -10,6 +10,8 @@ public sealed record ReplayReport(
 {
     /// <summary>dma-iommu metrics; null when no translated device mapped anything.</summary>
     public IommuReport? Iommu { get; init; }
+    /// <summary>The cost estimate; null unless the replay ran with a cost model (--cost, --compare).</summary>
+    public Cost.CostReport? Cost { get; init; }
 }
 
 /// <summary>The platform a replay ran on and where each fact came from.</summary>

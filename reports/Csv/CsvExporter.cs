@@ -59,6 +59,7 @@ public sealed class CsvExporter : IReportExporter
             ReplayTables.SwiotlbDevices(replay.Swiotlb),
             ReplayTables.SwiotlbTimeline(replay.Swiotlb),
             ReplayTables.IommuDomains(replay.Iommu),
+            .. replay.Cost is { } cost ? CostTables.All(cost) : Array.Empty<ReportTable>(),
         ]);
     }
 

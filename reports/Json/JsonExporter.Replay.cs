@@ -15,6 +15,7 @@ public sealed partial class JsonExporter
         if (replay.Swiotlb is { } s) WriteSwiotlb(w, s);
         else w.WriteNull("swiotlb");
         if (replay.Iommu is { } iommu) WriteIommu(w, iommu);
+        if (replay.Cost is { } cost) WriteCost(w, cost);
         var p = replay.Platform;
         w.WriteStartObject("platform");
         w.WriteString("name", p.Name);
