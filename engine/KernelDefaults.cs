@@ -47,6 +47,15 @@ public sealed record KernelDefaults
     /// <summary>L1_CACHE_BYTES on x86-64 and most arm64 parts.</summary>
     public int L1CacheBytes { get; init; } = 64;
 
+    // arch/arm64/include/asm/cache.h and mm/slab_common.c (6.5+: kmalloc() minimum alignment
+    // lowered to ARCH_KMALLOC_MINALIGN when DMA_BOUNCE_UNALIGNED_KMALLOC can bounce instead)
+    /// <summary>ARCH_DMA_MINALIGN of arm64 (the largest CWG of any part): dma_kmalloc_size_aligned's 2 * ARCH_DMA_MINALIGN bound.</summary>
+    public int Arm64ArchDmaMinalign { get; init; } = 128;
+    /// <summary>ARCH_KMALLOC_MINALIGN of arm64: the kmalloc caches' alignment once SWIOTLB can bounce unaligned buffers.</summary>
+    public int ArchKmallocMinalign { get; init; } = 8;
+    /// <summary>KMALLOC_SHIFT_HIGH (SLUB): PAGE_SHIFT + 1, so kmalloc caches go up to two pages; above, whole pages.</summary>
+    public int KmallocShiftHigh => PageShift + 1;
+
     // kernel/dma/debug.c
     /// <summary>PREALLOC_DMA_DEBUG_ENTRIES.</summary>
     public int DmaDebugEntries { get; init; } = 65536;

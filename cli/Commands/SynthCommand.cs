@@ -45,19 +45,29 @@ internal static class SynthCommand
             Description = "Write the manifest (what was injected, and every finding 'check' must report) to this JSON file. " +
                           "Default with --inject: <output>.manifest.json.",
         };
+        var workload = new Option<string>("--workload")
+        {
+            Description = "default (x86: NVMe, e1000e, virtio-net) or noncoherent (an arm64-noncoherent-soc Ethernet and SD/MMC host: syncs, small bounced buffers; inject cacheline-overlap).",
+            DefaultValueFactory = _ => "default",
+        };
         var command = new Command("synth", "Write a synthetic tracefs 'trace' file (Linux 6.12.117 format) of NVMe, e1000e and virtio-net DMA traffic, correct or with injected misuse.")
         {
-            events, seed, output, mix, cpus, inject, manifest,
+            events, seed, output, mix, cpus, inject, manifest, workload,
         };
         command.SetAction(pr => Run(pr.InvocationConfiguration.Output, pr.InvocationConfiguration.Error,
             pr.GetValue(events), pr.GetValue(seed), pr.GetValue(output)!, pr.GetValue(mix), pr.GetValue(cpus),
-            pr.GetValue(inject), pr.GetValue(manifest)));
+            pr.GetValue(inject), pr.GetValue(manifest), pr.GetValue(workload)!));
         return command;
     }
 
     public static int Run(TextWriter stdout, TextWriter stderr, long events, int seed, string output, string? mix, int cpus,
-        string? inject = null, string? manifestPath = null)
+        string? inject = null, string? manifestPath = null, string workload = "default")
     {
+        if (workload is not ("default" or "noncoherent"))
+        {
+            stderr.WriteLine($"error: --workload: '{workload}' is not default or noncoherent");
+            return (int)ReturnCode.UsageOrInputError;
+        }
         var devices = DeviceMix.Default;
         if (mix is not null && !DeviceMix.TryParse(mix, out devices, out var mixError))
         {
@@ -74,6 +84,7 @@ internal static class SynthCommand
         var options = new SynthOptions
         {
             Events = events, Seed = seed, Devices = devices, Cpus = cpus, Injections = injections, Manifest = manifestPath is not null,
+            NonCoherent = workload == "noncoherent",
         };
         var invalid = options.Validate();
         if (invalid is not null)

@@ -16,12 +16,22 @@ public sealed record CheckPlatform(int L1CacheBytes, int DmaCacheAlignment, bool
 
     public bool ReportsCachelineOverlap => DmaCacheAlignment >= L1CacheBytes && !BounceUnalignedKmalloc;
 
+    /// <summary>Whether devices the platform does not list snoop the CPU caches (false on a non-coherent SoC).</summary>
+    public bool CoherentByDefault { get; init; } = true;
+    /// <summary>dev_is_dma_coherent of the devices the platform lists.</summary>
+    public IReadOnlyDictionary<string, bool> DeviceCoherent { get; init; } = new Dictionary<string, bool>();
+
+    /// <summary>dev_is_dma_coherent: on a non-coherent device a shared cache line can corrupt data.</summary>
+    public bool IsCoherent(string device) => DeviceCoherent.TryGetValue(device, out bool c) ? c : CoherentByDefault;
+
     /// <summary>The checker's view of a platform: cache facts, and the segment limits of devices that declare them.</summary>
     public static CheckPlatform From(Platform.PlatformModel p) =>
         new(p.CacheLineBytes, p.DmaCacheAlignment, p.BounceUnalignedKmalloc && p.Swiotlb.Active)
         {
             SegmentLimits = p.Devices.Where(d => d.SegmentLimitsKnown)
                 .ToDictionary(d => d.Name, d => new SegmentLimits(d.MaxSegmentSize, d.SegmentBoundaryMask)),
+            CoherentByDefault = p.CoherentByDefault,
+            DeviceCoherent = p.Devices.GroupBy(d => d.Name).ToDictionary(g => g.Key, g => g.Last().Coherent),
         };
 }
 

@@ -124,15 +124,17 @@ public sealed partial class MisuseChecker
     {
         ulong cln = _cachelines.CachelineOf(entry.PhysAddr);
         bool cacheClean = (e.Attrs & DmaAttrs.CachelinesOverlap) != 0;
+        bool nonCoherent = !_options.Platform.IsCoherent(_strings.Device(entry.Device));
         if (overflowed && !cacheClean)
         {
-            Report(Rules.CachelineOverlap, $"exceeded {ActiveCachelines.MaxOverlap} overlapping mappings of cacheline {Hex16(cln)}",
+            Report(Rules.CachelineOverlap, $"exceeded {ActiveCachelines.MaxOverlap} overlapping mappings of cacheline {Hex16(cln)}" + (nonCoherent ? NonCoherentOverlap : ""),
                 e, entry.DevAddr, entry.Size, entry.Direction, owner);
         }
-        if ((e.Attrs & DmaAttrs.SkipCpuSync) == 0 && !cacheClean && _options.Platform.ReportsCachelineOverlap)
+        if ((e.Attrs & DmaAttrs.SkipCpuSync) == 0 && !cacheClean && (_options.Platform.ReportsCachelineOverlap || nonCoherent && NotBouncedOnKmallocPlatform(e, entry.Segment)))
         {
+            string why = !nonCoherent ? "" : _options.Platform.ReportsCachelineOverlap ? NonCoherentOverlap : NonCoherentUnbouncedOverlap;
             Report(Rules.CachelineOverlap,
-                $"cacheline tracking EEXIST, overlapping mappings aren't supported [device address={Hex16(entry.DevAddr)}] [phys address={Hex16(entry.PhysAddr)}] [cacheline={Hex16(cln)}]",
+                $"cacheline tracking EEXIST, overlapping mappings aren't supported [device address={Hex16(entry.DevAddr)}] [phys address={Hex16(entry.PhysAddr)}] [cacheline={Hex16(cln)}]" + why,
                 e, entry.DevAddr, entry.Size, entry.Direction, owner);
         }
     }

@@ -52,9 +52,14 @@ public sealed partial class MisuseChecker : ITraceEventHandler
         {
             case DmaEventKind.DmaMapPage or DmaEventKind.DmaMapResource or DmaEventKind.DmaMapPhys:
                 MapSingle(e);
+                if (_traceBounces.Pending) _traceBounces.Consumed(e.Cpu);
                 break;
             case DmaEventKind.DmaMapSg:
                 MapSg(e);
+                if (_traceBounces.Pending) _traceBounces.Consumed(e.Cpu);
+                break;
+            case DmaEventKind.SwiotlbBounced:
+                _traceBounces.Add(e);
                 break;
             case DmaEventKind.DmaMapSgErr or DmaEventKind.DmaAllocSgtErr:
                 MapFailed(e);

@@ -38,8 +38,15 @@ public sealed class SuppressionList
         return new SuppressionList(entries);
     }
 
-    public bool Suppresses(Finding f) => _entries.Any(e =>
-        e.Rule.IsMatch(f.Rule) && e.Device.IsMatch(f.Device) && (e.Frame is null || f.Stack.Any(e.Frame.IsMatch)));
+    /// <summary>Per finding: a plain loop, so an empty list costs no closure.</summary>
+    public bool Suppresses(Finding f)
+    {
+        foreach (var e in _entries)
+        {
+            if (e.Rule.IsMatch(f.Rule) && e.Device.IsMatch(f.Device) && (e.Frame is null || f.Stack.Any(e.Frame.IsMatch))) return true;
+        }
+        return false;
+    }
 
     private static Regex Glob(string pattern) =>
         new("^" + Regex.Escape(pattern).Replace(@"\*", ".*").Replace(@"\?", ".") + "$", RegexOptions.CultureInvariant);

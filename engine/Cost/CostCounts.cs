@@ -43,7 +43,7 @@ public struct CostCounts
     /// <summary>IOTLB misses of the device access model and the page-table levels their walks read.</summary>
     public long IotlbMisses, WalkLevels;
     public long SlotSearchSteps, BounceBytes;
-    /// <summary>Cache lines cleaned or invalidated for a non-coherent device: an input for the cache-coherency model, 0 until it feeds it.</summary>
+    /// <summary>Cache lines cleaned or invalidated for a non-coherent device (the coherency model's count).</summary>
     public long CacheLines;
 
     public void Add(in CostCounts o)

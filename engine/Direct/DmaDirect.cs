@@ -15,7 +15,7 @@ public enum DirectDecision : byte
 }
 
 /// <summary>dma-direct's address translation and its bounce decision (include/linux/dma-direct.h, kernel/dma/direct.h).</summary>
-public static class DmaDirect
+public static partial class DmaDirect
 {
     /// <summary>phys_to_dma: the dma-range region holding the address, else identity; the encryption bit ORed in.</summary>
     public static ulong PhysToDma(DeviceModel dev, PlatformModel platform, ulong phys) =>
@@ -62,27 +62,5 @@ public static class DmaDirect
         if (!Capable(dev, dma, size) || KmallocNeedsBounce(dev, platform, size, dir))
             return swiotlb ? DirectDecision.Bounce : DirectDecision.Fail;
         return DirectDecision.Direct;
-    }
-
-    /// <summary>
-    /// dma_kmalloc_needs_bounce (include/linux/dma-map-ops.h, v6.5+): a non-coherent device, a
-    /// direction the device writes, and a size whose kmalloc cache is not cache-line aligned. The
-    /// trace cannot tell a kmalloc buffer from a page; sizes of whole pages are aligned either way.
-    /// </summary>
-    public static bool KmallocNeedsBounce(DeviceModel dev, PlatformModel platform, ulong size, DmaDirection dir)
-    {
-        if (!platform.BounceUnalignedKmalloc || dev.Coherent || dir == DmaDirection.ToDevice) return false;
-        ulong align = (ulong)Math.Max(1, platform.CacheLineBytes);
-        if (size >= 2 * (ulong)Math.Max(platform.DmaCacheAlignment, platform.CacheLineBytes)) return false;
-        return KmallocSizeRoundup(size) % align != 0;
-    }
-
-    /// <summary>kmalloc_size_roundup with the generic kmalloc caches (8 … 8192, plus 96 and 192).</summary>
-    public static ulong KmallocSizeRoundup(ulong size)
-    {
-        if (size <= 8) return 8;
-        if (size > 64 && size <= 96) return 96;
-        if (size > 128 && size <= 192) return 192;
-        return System.Numerics.BitOperations.RoundUpToPowerOf2(size);
     }
 }

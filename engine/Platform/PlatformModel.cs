@@ -13,8 +13,9 @@ public sealed record PlatformModel
     public IReadOnlyList<MemoryRange> Ram { get; init; } = [];
     /// <summary>True for platforms whose devices snoop CPU caches (x86); false: non-coherent by default.</summary>
     public bool CoherentByDefault { get; init; } = true;
-    /// <summary>dma_get_cache_alignment(): 1 on x86, ARCH_DMA_MINALIGN on arm64.</summary>
+    /// <summary>dma_get_cache_alignment(): 1 on x86; on arm64 cache_line_size() (CTR_EL0.CWG, 64 on most parts; ARCH_DMA_MINALIGN 128 when CWG is 0).</summary>
     public int DmaCacheAlignment { get; init; } = 1;
+    /// <summary>L1_CACHE_BYTES (dma-debug's cache-line unit), also the line size the arm64 cache maintenance steps by (CTR_EL0.DminLine).</summary>
     public int CacheLineBytes { get; init; } = 64;
     /// <summary>CONFIG_DMA_BOUNCE_UNALIGNED_KMALLOC (arm64): small non-coherent buffers bounce.</summary>
     public bool BounceUnalignedKmalloc { get; init; }

@@ -45,7 +45,8 @@ public static class PlatformPresets
     }
 
     /// <summary>
-    /// A non-coherent arm64 SoC: devices do not snoop caches, ARCH_DMA_MINALIGN 128 with
+    /// A non-coherent arm64 SoC: devices do not snoop caches, 64-byte cache lines (CTR_EL0.CWG and
+    /// DminLine, so dma_get_cache_alignment() = cache_line_size() = 64; ARCH_DMA_MINALIGN is 128),
     /// CONFIG_DMA_BOUNCE_UNALIGNED_KMALLOC (small kmalloc buffers bounce), 4 GiB of RAM at 1 GiB,
     /// a 64 MiB SWIOTLB.
     /// </summary>
@@ -55,11 +56,11 @@ public static class PlatformPresets
         Cpus = 8,
         Ram = [new(0x4000_0000, 0x1_4000_0000)],
         CoherentByDefault = false,
-        DmaCacheAlignment = 128,
+        DmaCacheAlignment = 64,
         CacheLineBytes = 64,
         BounceUnalignedKmalloc = true,
         Swiotlb = new SwiotlbConfig { Start = 0xfbc0_0000, Nslabs = 32768, Nareas = 8 },
-        Provenance = ["preset arm64-noncoherent-soc: 4 GiB at 1 GiB, 8 CPUs, non-coherent devices, ARCH_DMA_MINALIGN 128, kmalloc bouncing, 64 MiB SWIOTLB"],
+        Provenance = ["preset arm64-noncoherent-soc: 4 GiB at 1 GiB, 8 CPUs, non-coherent devices, 64-byte cache lines (ARCH_DMA_MINALIGN 128), kmalloc bouncing, 64 MiB SWIOTLB"],
     };
 
     /// <summary>A preset's machine with the devices of a capture (their masks and drivers are the devices', not the machine's).</summary>

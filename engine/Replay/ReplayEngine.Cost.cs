@@ -3,17 +3,11 @@ using DmaReplay.Parsers.Model;
 
 namespace DmaReplay.Engine.Replay;
 
-/// <summary>Cache lines the coherency model cleaned or invalidated so far (arch_sync_dma_for_device/_for_cpu), for the cost model.</summary>
-public interface ICacheLineCounter
-{
-    long CacheLinesMaintained { get; }
-}
-
 /// <summary>
 /// The cost estimate: each DMA API call is dispatched between two snapshots of the emulated
 /// stack's cumulative counters (SWIOTLB slot-search steps and bytes copied, each domain's IOVA
 /// range-cache hits and tree allocations, IO page-table leaves written and cleared, IOTLB
-/// invalidations, misses and walk levels), and the difference is what the call cost. Snapshots
+/// invalidations, misses and walk levels, cache lines the coherency model maintained), and the difference is what the call cost. Snapshots
 /// read fields only: nothing is allocated per event, and a replay without a cost model never
 /// comes here.
 /// </summary>
@@ -29,9 +23,6 @@ public sealed partial class ReplayEngine
 {
     private readonly CostMeter? _cost;
     private CostCounts[] _carry = new CostCounts[8];
-
-    /// <summary>Where the cache-line count comes from (the coherency model); null: 0.</summary>
-    public ICacheLineCounter? CacheLines { get; set; }
 
     private static CostOp? OpOf(DmaEventKind k) => k switch
     {
@@ -72,7 +63,7 @@ public sealed partial class ReplayEngine
                 fullFlushes += fq.FullFlushes;
             }
         }
-        if (CacheLines is { } lines) c.CacheLines = lines.CacheLinesMaintained;
+        if (_coh is { } coh) c.CacheLines = coh.LinesMaintained; // arch_sync_dma_for_device/_for_cpu, arch_dma_prep_coherent
         return c;
     }
 

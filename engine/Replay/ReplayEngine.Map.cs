@@ -54,7 +54,11 @@ public sealed partial class ReplayEngine
     {
         if (area >= 0 && area < _areaSeries!.Length) _areaSeries[area].Record(ns, _swiotlb!.AreaUsed(area));
         _usedSeries!.Record(ns, _swiotlb!.Used);
-        if (++_swiotlbOps % _freeRunSampleEvery == 1) _freeRunSeries!.Record(ns, _swiotlb.LargestFreeRun());
+        if (--_freeRunCountdown == 0) // the 1st, (every+1)th, … pool operation
+        {
+            _freeRunCountdown = _freeRunSampleEvery;
+            _freeRunSeries!.Record(ns, _swiotlb.LargestFreeRun());
+        }
     }
 
     private void ReleaseBounce(DmaEvent e, ulong tlbAddr, ulong size, DmaDirection dir, DmaAttrs attrs)
@@ -77,7 +81,7 @@ public sealed partial class ReplayEngine
     /// </summary>
     private PendingBounce? Claim(DmaEvent e, ulong phys, ulong size, ref int cursor)
     {
-        if (!_pending.TryGetValue(Key(e), out var list) || list.Count == 0) return null;
+        if (!PendingAny || !_pending.TryGetValue(Key(e), out var list) || list.Count == 0) return null;
         for (int j = cursor; j < list.Count; j++)
         {
             var p = list[j];
@@ -97,7 +101,7 @@ public sealed partial class ReplayEngine
     /// <summary>Drops the claimed bounces (the first <paramref name="claimed"/> pending entries of the CPU).</summary>
     private void Consume(DmaEvent e, int claimed)
     {
-        if (claimed == 0 || !_pending.TryGetValue(Key(e), out var list)) return;
+        if (claimed == 0 || !PendingAny || !_pending.TryGetValue(Key(e), out var list)) return;
         list.RemoveRange(0, Math.Min(claimed, list.Count));
         if (list.Count == 0) _pending.Remove(Key(e));
     }
@@ -105,7 +109,7 @@ public sealed partial class ReplayEngine
     /// <summary>Pending bounces of this CPU context that no map event claims are a failed dma_map_sg.</summary>
     private void FlushOrphans(DmaEvent e)
     {
-        if (!_pending.TryGetValue(Key(e), out var list) || list.Count == 0) return;
+        if (!PendingAny || !_pending.TryGetValue(Key(e), out var list) || list.Count == 0) return;
         FailOrphans(e, list.ToList());
         _pending.Remove(Key(e));
     }
@@ -156,6 +160,7 @@ public sealed partial class ReplayEngine
         Consume(e, cursor);
         FlushOrphans(e);
         var (emulated, bounced) = MapBuffer(e, p, e.PhysAddr, e.Size);
+        (_witnessSingle, _witnessValid) = (bounced, true);
         Compare(e, p is not null, e.DmaAddr, emulated, bounced, e.PhysAddr, e.Size, DmaDirect.PhysToDma(m, _platform, e.PhysAddr));
         if (e.IsMappingError)
         {
@@ -177,10 +182,15 @@ public sealed partial class ReplayEngine
         {
             case DirectDecision.Bounce:
                 var r = p?.Result ?? Bounce(e, phys, size);
-                return r.Ok ? (DmaDirect.PhysToDmaUnencrypted(m, r.TlbAddr), true) : (DmaAddress.MappingError, false);
+                if (!r.Ok) return (DmaAddress.MappingError, false);
+                ulong bounced = DmaDirect.PhysToDmaUnencrypted(m, r.TlbAddr);
+                CoherencyMapped(e, m, bounced, true, phys, size);
+                return (bounced, true);
             case DirectDecision.Direct:
                 if (p?.Result is { Ok: true } taken) ReleaseBounce(e, taken.TlbAddr, size, DmaDirection.ToDevice, DmaAttrs.SkipCpuSync);
-                return (DmaDirect.PhysToDma(m, _platform, phys), false);
+                ulong direct = DmaDirect.PhysToDma(m, _platform, phys);
+                CoherencyMapped(e, m, direct, false, phys, size);
+                return (direct, false);
             default:
                 if (p?.Result is { Ok: true } t) ReleaseBounce(e, t.TlbAddr, size, DmaDirection.ToDevice, DmaAttrs.SkipCpuSync);
                 return (DmaAddress.MappingError, false);
@@ -282,6 +292,7 @@ public sealed partial class ReplayEngine
         for (int i = 0; i < n; i++)
             Compare(e, claimed[i] is not null, recorded[i], sg.Emulated[i], sg.Bounced[i], phys[i], lens[i], DmaDirect.PhysToDma(m, _platform, phys[i]));
         AddLiveSg(e.Device, sg);
+        (_witnessSg, _witnessValid) = (sg.Bounced, true);
         _out.SetArray(SgArray.Dma, sg.Emulated.AsSpan(0, n));
     }
 

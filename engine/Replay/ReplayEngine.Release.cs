@@ -48,7 +48,8 @@ public sealed partial class ReplayEngine
             return;
         }
         if (Translated(m)) UnmapSingleIommu(e, m, lm);
-        else if (lm.Bounced) ReleaseBounce(e, DmaDirect.DmaToPhys(m, _platform, lm.Emulated), e.Size, e.Direction, e.Attrs);
+        else CoherencyUnmapped(e, m, lm.Emulated, e.Size);
+        if (!Translated(m) && lm.Bounced) ReleaseBounce(e, DmaDirect.DmaToPhys(m, _platform, lm.Emulated), e.Size, e.Direction, e.Attrs);
         _recent.Add(e.Device, e.DmaAddr, lm.Emulated);
         _out.DmaAddr = lm.Emulated;
         Recycle(lm);
@@ -87,6 +88,7 @@ public sealed partial class ReplayEngine
         {
             for (int i = 0; i < hit.Count; i++)
             {
+                CoherencyUnmapped(e, m, hit.Emulated[i], hit.Lengths[i]);
                 if (hit.Bounced[i]) ReleaseBounce(e, DmaDirect.DmaToPhys(m, _platform, hit.Emulated[i]), hit.Lengths[i], e.Direction, e.Attrs);
             }
         }
@@ -115,6 +117,7 @@ public sealed partial class ReplayEngine
         var lm = FindLive(e.Device, e.DmaAddr, out ulong offset);
         if (lm is null) return;
         ulong emulated = lm.Emulated + offset;
+        CoherencySynced(e, m, emulated, e.Size, forCpu: e.Kind == DmaEventKind.DmaSyncSingleForCpu);
         if (lm.Bounced) SyncBounce(e, BounceAddress(m, emulated, lm.BouncePhys + offset), e.Size, forCpu: e.Kind == DmaEventKind.DmaSyncSingleForCpu);
         _out.DmaAddr = emulated;
     }
@@ -136,6 +139,7 @@ public sealed partial class ReplayEngine
             if (!FindSgEntry(e.Device, dma[i], out var sg, out int entry)) continue;
             ulong offset = dma[i] - sg!.Recorded[entry];
             _scratch[i] = sg.Emulated[entry] + offset;
+            CoherencySynced(e, m, _scratch[i], lens[i], forCpu, firstEntry: i == 0);
             if (sg.Bounced[entry]) SyncBounce(e, BounceAddress(m, _scratch[i], sg.BouncePhys[entry] + offset), lens[i], forCpu);
         }
         _out.SetArray(SgArray.Dma, _scratch.AsSpan(0, dma.Length));

@@ -18,7 +18,7 @@ public sealed partial class ReplayEngine
         agreement = agreement with { IommuPageTable = pageTable, MismatchCount = _mismatchCount, Mismatches = _mismatches.ToList() };
         var platform = new PlatformReport(_platform.Name, IsCaptureOwn, _platform.Cpus, _platform.Provenance);
         if (_cost is not null) CostAtEnd();
-        return new ReplayReport(platform, agreement, SwiotlbSummary()) { Iommu = IommuSummary(), Cost = CostSummary() };
+        return new ReplayReport(platform, agreement, SwiotlbSummary()) { Iommu = IommuSummary(), Coherency = CoherencySummary(), Cost = CostSummary() };
     }
 
     private SwiotlbReport? SwiotlbSummary()

@@ -49,10 +49,11 @@ public sealed partial class ReplayEngine : ITraceEventHandler
     private readonly List<Mismatch> _mismatches = [];
     private readonly RecentTranslations _recent = new();
     private readonly Dictionary<int, DeviceStats> _deviceStats = new();
+    private DeviceStats?[] _statsCache = new DeviceStats?[16];
     private ulong[] _scratch = new ulong[16];
     private readonly DownsampledSeries[]? _areaSeries;
     private DownsampledSeries? _usedSeries, _failureSeries, _freeRunSeries;
-    private long _swiotlbOps;
+    private int _freeRunCountdown = 1;
     private bool PendingAny => _pending.Count > 0;
     private bool _started;
 
@@ -173,6 +174,7 @@ public sealed partial class ReplayEngine : ITraceEventHandler
             Start(e.TimestampNs);
         }
         _out.CopyFrom(e);
+        WitnessReset();
         _lastNs = Math.Max(_lastNs, e.TimestampNs);
         if (PendingAny && e.Kind != DmaEventKind.SwiotlbBounced && !e.Kind.IsMapOrAlloc()) FlushOrphans(e);
         if (IsCaptureOwn) PageTableTrack(e);
@@ -209,6 +211,7 @@ public sealed partial class ReplayEngine : ITraceEventHandler
                 break;
             case DmaEventKind.DmaAlloc:
                 AllocIommu(e);
+                CoherencyAlloc(e);
                 break;
             case DmaEventKind.DmaFree:
                 FreeIommu(e);
@@ -252,17 +255,31 @@ public sealed partial class ReplayEngine : ITraceEventHandler
             Array.Resize(ref _bounceDevs, _models.Length);
             Array.Resize(ref _toDma, _models.Length);
         }
-        if (_models[device] is { } m) return m;
-        m = _platform.Device(_strings.Device(device));
+        return _models[device] ?? AddModel(device);
+    }
+
+    // Apart from Model(): a lambda capturing the model there would allocate its closure on every call.
+    private DeviceModel AddModel(int device)
+    {
+        var m = _platform.Device(_strings.Device(device));
         _models[device] = m;
         _bounceDevs[device] = new BounceDevice(m.MinAlignMask, m.SegmentBoundaryMask);
         _toDma[device] = phys => DmaDirect.PhysToDmaUnencrypted(m, phys); // one delegate per device, not per bounce
         return m;
     }
 
-    private DeviceStats Stats(int device)
+    /// <summary>Per bounce and release: an array slot, the dictionary (which orders the report) only the first time.</summary>
+    private DeviceStats Stats(int device) =>
+        (uint)device < (uint)_statsCache.Length && _statsCache[device] is { } s ? s : AddStats(device);
+
+    private DeviceStats AddStats(int device)
     {
         if (!_deviceStats.TryGetValue(device, out var s)) _deviceStats[device] = s = new DeviceStats();
+        if (device >= 0)
+        {
+            if (device >= _statsCache.Length) Array.Resize(ref _statsCache, Math.Max(device + 1, _statsCache.Length * 2));
+            _statsCache[device] = s;
+        }
         return s;
     }
 

@@ -10,6 +10,8 @@ public sealed record ReplayReport(
 {
     /// <summary>dma-iommu metrics; null when no translated device mapped anything.</summary>
     public IommuReport? Iommu { get; init; }
+    /// <summary>Cache maintenance and unaligned-kmalloc bounces of the non-coherent devices; null when every device is coherent.</summary>
+    public Coherency.CoherencyReport? Coherency { get; init; }
     /// <summary>The cost estimate; null unless the replay ran with a cost model (--cost, --compare).</summary>
     public Cost.CostReport? Cost { get; init; }
 }

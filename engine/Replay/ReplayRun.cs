@@ -69,6 +69,7 @@ internal sealed class ReplayPipeline
         _checker = new MisuseChecker(checks, _sink);
         _fences = new Fences.FenceChecker(_sink);
         Engine = new ReplayEngine(platform, facts, captureOwn, strings, displayPath, new EventFanout(_builder, _checker, _fences), cost);
+        _checker.BounceWitness = Engine; // the emulated bounce decisions, not the capture's swiotlb_bounced lines
     }
 
     public ReplayEngine Engine { get; }

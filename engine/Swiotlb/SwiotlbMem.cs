@@ -157,6 +157,7 @@ public sealed class SwiotlbMem
 
     private SwiotlbPool? FindPool(ulong addr)
     {
+        if (DefaultPool.Contains(addr)) return DefaultPool; // pools never overlap: the usual case first
         foreach (var p in _pools)
         {
             if (p.Contains(addr)) return p;

@@ -5,12 +5,19 @@ namespace DmaReplay.Engine.Swiotlb;
 /// (list), original addresses, allocation sizes and pad counts, split into independently
 /// searched areas, each with its own cursor (index) and used count.
 /// </summary>
+/// <remarks>
+/// The kernel stores each slot's list (the free slots from it to the first used slot or the end
+/// of its 128-slot segment) and rewrites the free run before a mapping on every allocation and
+/// release. Here a bitmap of used slots stands for the lists: <see cref="List"/> derives the same
+/// value from it, so allocation and release touch only the mapping's own slots.
+/// </remarks>
 internal sealed class SwiotlbPool
 {
     public const ulong InvalidPhysAddr = ulong.MaxValue;
 
     private readonly KernelDefaults _k;
     private readonly Slot[] _slots;
+    private readonly ulong[] _used; // one bit per slot: allocated (the kernel's list == 0)
     private readonly Area[] _areas;
 
     public SwiotlbPool(ulong start, int nslabs, int nareas, KernelDefaults k, bool transient = false)
@@ -22,13 +29,10 @@ internal sealed class SwiotlbPool
         AreaNslabs = nslabs / nareas;
         Transient = transient;
         _slots = new Slot[nslabs];
+        _used = new ulong[(nslabs + 63) / 64];
         _areas = new Area[nareas];
-        // swiotlb_init_io_tlb_pool: each slot counts the free slots from it to the end of its segment.
-        for (int i = 0; i < nslabs; i++)
-        {
-            _slots[i].List = Math.Min(k.IoTlbSegSize - (i & (k.IoTlbSegSize - 1)), nslabs - i);
-            _slots[i].OrigAddr = InvalidPhysAddr;
-        }
+        // swiotlb_init_io_tlb_pool: every slot free, each list counting to the end of its segment.
+        for (int i = 0; i < nslabs; i++) _slots[i].OrigAddr = InvalidPhysAddr;
     }
 
     public ulong Start { get; }
@@ -49,7 +53,6 @@ internal sealed class SwiotlbPool
     {
         public ulong OrigAddr;
         public ulong AllocSize;
-        public int List;
         public ushort PadSlots;
     }
 
@@ -61,11 +64,44 @@ internal sealed class SwiotlbPool
 
     internal ref Slot SlotAt(int i) => ref _slots[i];
 
+    /// <summary>
+    /// The kernel's slots[i].list: 0 for a used slot, else the free slots from <paramref name="i"/>
+    /// up to the first used one, the end of its segment or the end of the pool.
+    /// </summary>
+    public int List(int i)
+    {
+        int end = Math.Min((i | (_k.IoTlbSegSize - 1)) + 1, Nslabs);
+        return NextUsed(i, end) - i;
+    }
+
+    /// <summary>The first used slot in [from, end), or end.</summary>
+    private int NextUsed(int from, int end)
+    {
+        int w = from >> 6;
+        ulong bits = _used[w] & (~0UL << (from & 63));
+        while (true)
+        {
+            if (bits != 0) return Math.Min(end, (w << 6) + System.Numerics.BitOperations.TrailingZeroCount(bits));
+            if (++w << 6 >= end) return end;
+            bits = _used[w];
+        }
+    }
+
+    private void MarkUsed(int from, int count, bool used)
+    {
+        for (int i = from; i < from + count;)
+        {
+            int bit = i & 63, n = Math.Min(64 - bit, from + count - i);
+            ulong mask = (n == 64 ? ~0UL : ((1UL << n) - 1)) << bit;
+            if (used) _used[i >> 6] |= mask;
+            else _used[i >> 6] &= ~mask;
+            i += n;
+        }
+    }
+
     private int NrSlots(ulong bytes) => (int)((bytes + (ulong)_k.IoTlbSize - 1) >> _k.IoTlbShift);
 
     private int WrapAreaIndex(int index) => index >= AreaNslabs ? 0 : index;
-
-    private int SegOffset(int i) => i & (_k.IoTlbSegSize - 1);
 
     /// <summary>
     /// swiotlb_search_pool_area: from the area's cursor, find <paramref name="allocSize"/> bytes of
@@ -105,6 +141,13 @@ internal sealed class SwiotlbPool
         if (nslots > AreaNslabs - area.Used) return -1;
 
         int slotBase = areaIndex * AreaNslabs;
+        if (nslots > _k.IoTlbSegSize)
+        {
+            // No slot's free run exceeds a segment, so the kernel walks the whole area and fails:
+            // count its steps without the walk (what-ifs that keep oversized captured requests).
+            steps += FailedWalkSteps(slotBase, area.Index, tblDma, allocAlignMask, iotlbAlign, origAddr, stride);
+            return -1;
+        }
         int index = area.Index;
         int slotIndex = 0;
         bool found = false;
@@ -119,7 +162,7 @@ internal sealed class SwiotlbPool
                 checkedSlots++;
                 continue;
             }
-            if (!IsSpanBoundary((ulong)slotIndex, (ulong)nslots, (ulong)NrSlots(tblDma), maxSlots) && _slots[slotIndex].List >= nslots)
+            if (!IsSpanBoundary((ulong)slotIndex, (ulong)nslots, (ulong)NrSlots(tblDma), maxSlots) && List(slotIndex) >= nslots)
             {
                 found = true;
                 break;
@@ -130,17 +173,47 @@ internal sealed class SwiotlbPool
         if (!found) return -1;
 
         for (int i = slotIndex; i < slotIndex + nslots; i++)
-        {
-            _slots[i].List = 0;
             _slots[i].AllocSize = allocSize - (offset + ((ulong)(i - slotIndex) << _k.IoTlbShift));
-        }
-        int count = 0;
-        for (int i = slotIndex - 1; i >= 0 && SegOffset(i) != _k.IoTlbSegSize - 1 && _slots[i].List != 0; i--) _slots[i].List = ++count;
+        MarkUsed(slotIndex, nslots, used: true); // the kernel also renumbers the free run before it
 
         area.Index = WrapAreaIndex(index + nslots);
         area.Used += nslots;
         Used += nslots;
         return slotIndex;
+    }
+
+    /// <summary>
+    /// The steps of swiotlb_search_pool_area's loop when no slot can hold the request: slots that
+    /// fail the alignment test advance by one, the others by the stride, until a whole area was
+    /// checked. When a stride keeps the tested address bits (it is a multiple of their span), an
+    /// aligned slot's run of strides up to the wrap is counted at once; otherwise (a stride of 7
+    /// for iotlb_align_mask 0x3000) slot by slot.
+    /// </summary>
+    internal long FailedWalkSteps(int slotBase, int index, ulong tblDma, ulong allocAlignMask, ulong iotlbAlign, ulong origAddr, int stride)
+    {
+        ulong tested = allocAlignMask | iotlbAlign;
+        ulong span = tested == 0 ? 1 : 2UL << (63 - System.Numerics.BitOperations.LeadingZeroCount(tested));
+        int run1 = ((ulong)stride << _k.IoTlbShift) % span == 0 ? int.MaxValue : 1;
+        long steps = 0;
+        for (int checkedSlots = 0; checkedSlots < AreaNslabs;)
+        {
+            ulong tlbAddr = tblDma + ((ulong)(slotBase + index) << _k.IoTlbShift);
+            if ((tlbAddr & allocAlignMask) != 0 || (origAddr != 0 && (tlbAddr & iotlbAlign) != (origAddr & iotlbAlign)))
+            {
+                steps++;
+                index = WrapAreaIndex(index + 1);
+                checkedSlots++;
+                continue;
+            }
+            // Iterations left before the cursor wraps, and before the whole area is checked.
+            int beforeWrap = (AreaNslabs - index + stride - 1) / stride;
+            int beforeDone = (AreaNslabs - checkedSlots + stride - 1) / stride;
+            int run = Math.Min(run1, Math.Min(beforeWrap, beforeDone));
+            steps += run;
+            checkedSlots += run * stride;
+            index = WrapAreaIndex(index + run * stride);
+        }
+        return steps;
     }
 
     /// <summary>iommu_is_span_boundary (include/linux/iommu-helper.h).</summary>
@@ -163,16 +236,13 @@ internal sealed class SwiotlbPool
         int nslots = NrSlots(_slots[index].AllocSize + offset);
         int aindex = index / AreaNslabs;
 
-        int segEnd = (index + 1 + _k.IoTlbSegSize - 1) & ~(_k.IoTlbSegSize - 1); // ALIGN(index + 1, IO_TLB_SEGSIZE)
-        int count = index + nslots < segEnd ? _slots[index + nslots].List : 0;
-        for (int i = index + nslots - 1; i >= index; i--)
+        for (int i = index; i < index + nslots; i++)
         {
-            _slots[i].List = ++count;
             _slots[i].OrigAddr = InvalidPhysAddr;
             _slots[i].AllocSize = 0;
             _slots[i].PadSlots = 0;
         }
-        for (int i = index - 1; i >= 0 && SegOffset(i) != _k.IoTlbSegSize - 1 && _slots[i].List != 0; i--) _slots[i].List = ++count;
+        MarkUsed(index, nslots, used: false); // the kernel renumbers the merged free run's lists
         _areas[aindex].Used -= nslots;
         Used -= nslots;
         return nslots;
@@ -182,7 +252,12 @@ internal sealed class SwiotlbPool
     public int LargestFreeRun()
     {
         int max = 0;
-        for (int i = 0; i < _slots.Length; i++) max = Math.Max(max, _slots[i].List);
+        for (int i = 0; i < Nslabs;)
+        {
+            int run = List(i);
+            max = Math.Max(max, run);
+            i += Math.Max(run, 1);
+        }
         return max;
     }
 }

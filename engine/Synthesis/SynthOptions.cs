@@ -38,6 +38,12 @@ public sealed record SynthOptions
     /// </summary>
     public IReadOnlyDictionary<string, double> Injections { get; init; } = new Dictionary<string, double>();
 
+    /// <summary>
+    /// The non-coherent workload (<see cref="NonCoherentSynthesizer"/>): an arm64 SoC's Ethernet and
+    /// SD/MMC host instead of the x86 NVMe and NICs; only cacheline-overlap can be injected.
+    /// </summary>
+    public bool NonCoherent { get; init; }
+
     /// <summary>Build a <see cref="SynthManifest"/> of every finding `check` must report.</summary>
     public bool Manifest { get; init; }
 
@@ -67,6 +73,7 @@ public sealed record SynthOptions
             if (!TraceSynthesizer.Injectable.Contains(rule))
                 return $"cannot inject '{rule}' (injectable: {string.Join(", ", TraceSynthesizer.Injectable)})";
             if (rate is < 0 or > 1 || double.IsNaN(rate)) return $"the rate of {rule} must be between 0 and 1";
+            if (NonCoherent && rule != Checks.Rules.CachelineOverlap) return $"the non-coherent workload injects only {Checks.Rules.CachelineOverlap}, not '{rule}'";
         }
         if (Events < 0) return "events must not be negative";
         if (Cpus is < 1 or > 999) return "cpus must be between 1 and 999";

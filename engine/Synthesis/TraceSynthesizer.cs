@@ -92,6 +92,7 @@ public sealed partial class TraceSynthesizer
     {
         var error = options.Validate();
         if (error is not null) throw new ArgumentException(error, nameof(options));
+        if (options.NonCoherent) return NonCoherentSynthesizer.Write(options, w);
         var s = new TraceSynthesizer(options, w);
         s.Run();
         w.Flush();

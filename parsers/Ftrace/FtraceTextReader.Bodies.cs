@@ -33,6 +33,11 @@ public sealed partial class FtraceTextReader
             DmaEventKind.IommuIoPageFault => IoPageFault(ref c, e),
             DmaEventKind.IommuAddDeviceToGroup or DmaEventKind.IommuRemoveDeviceFromGroup => IommuGroup(ref c, e),
             DmaEventKind.IommuAttachDeviceToDomain or DmaEventKind.IommuDetachDeviceFromDomain => IommuDevice(ref c, e),
+            DmaEventKind.DmaPoolCreate => PoolCreate(ref c, e),
+            DmaEventKind.DmaPoolDestroy => PoolDestroy(ref c, e),
+            DmaEventKind.DmaPoolAlloc => PoolAlloc(ref c, e),
+            DmaEventKind.DmaPoolFree => PoolFree(ref c, e),
+            DmaEventKind.DeviceUnbind => DeviceUnbind(ref c, e),
             _ => Fence(ref c, e),
         };
         _failure = c.Failure ?? (ok ? null : _failure);
@@ -89,9 +94,13 @@ public sealed partial class FtraceTextReader
         e.Size = c.Dec("size="u8, "'size='");
         e.VirtAddr = c.Hex("virt_addr="u8, "'virt_addr='");
         Gfp(ref c, e);
+        Managed(ref c, e);
         e.Attrs = c.Attrs();
         return c.End();
     }
+
+    /// <summary>dmareplay's "managed " before attrs= on dma_alloc/dma_free: a dmam_* allocation (synthetic traces).</summary>
+    private static void Managed(ref BodyCursor c, DmaEvent e) => e.Managed = c.TryLit("managed "u8);
 
     // dma_alloc_sgt: "%s dir=%s dma_addr=%llx size=%zu phys_addrs=%s flags=%s attrs=%s"
     private bool AllocSgt(ref BodyCursor c, DmaEvent e)
@@ -120,6 +129,7 @@ public sealed partial class FtraceTextReader
         e.DmaAddr = c.Hex("dma_addr="u8, "'dma_addr='");
         e.Size = c.Dec("size="u8, "'size='");
         e.VirtAddr = c.Hex("virt_addr="u8, "'virt_addr='");
+        Managed(ref c, e);
         e.Attrs = c.Attrs();
         return c.End();
     }
@@ -309,6 +319,61 @@ public sealed partial class FtraceTextReader
         if (!Utf8Number.TryParseDecimal(ctx, out ulong context) || context > uint.MaxValue) return c.Fail("bad context");
         e.Context = (uint)context;
         e.Seqno = c.Dec("seqno="u8, "'seqno='");
+        return c.End();
+    }
+
+    // The dmareplay events (docs/synthetic-format.md). The pool name comes last because kernel
+    // pool names may hold spaces ("xHCI ring segments").
+
+    // "%s size=%zu align=%zu boundary=%zu pool=%s"
+    private bool PoolCreate(ref BodyCursor c, DmaEvent e)
+    {
+        if (!Device(ref c, e)) return false;
+        e.Size = c.Dec("size="u8, "'size='");
+        e.Align = c.Dec("align="u8, "'align='");
+        e.Boundary = c.Dec("boundary="u8, "'boundary='");
+        return PoolName(ref c, e);
+    }
+
+    // "%s pool=%s"
+    private bool PoolDestroy(ref BodyCursor c, DmaEvent e) => Device(ref c, e) && PoolName(ref c, e);
+
+    // "%s dma_addr=%llx virt_addr=%p flags=%s pool=%s"
+    private bool PoolAlloc(ref BodyCursor c, DmaEvent e)
+    {
+        if (!Device(ref c, e)) return false;
+        e.DmaAddr = c.Hex("dma_addr="u8, "'dma_addr='");
+        e.VirtAddr = c.Hex("virt_addr="u8, "'virt_addr='");
+        Gfp(ref c, e);
+        return PoolName(ref c, e);
+    }
+
+    // "%s dma_addr=%llx virt_addr=%p pool=%s"
+    private bool PoolFree(ref BodyCursor c, DmaEvent e)
+    {
+        if (!Device(ref c, e)) return false;
+        e.DmaAddr = c.Hex("dma_addr="u8, "'dma_addr='");
+        e.VirtAddr = c.Hex("virt_addr="u8, "'virt_addr='");
+        return PoolName(ref c, e);
+    }
+
+    /// <summary>"pool=" and the rest of the body, interned into <see cref="DmaEvent.Pool"/>.</summary>
+    private bool PoolName(ref BodyCursor c, DmaEvent e)
+    {
+        if (!c.Lit("pool="u8, "'pool='")) return false;
+        var name = c.Rest;
+        if (name.IsEmpty) return c.Fail("empty pool name");
+        e.Pool = _strings.Text.Intern(name);
+        return true;
+    }
+
+    // "%s driver=%s"
+    private bool DeviceUnbind(ref BodyCursor c, DmaEvent e)
+    {
+        if (!Device(ref c, e) || !c.Lit("driver="u8, "'driver='")) return false;
+        var driver = c.Word();
+        if (driver.IsEmpty) return c.Fail("empty driver name");
+        e.Driver = _strings.Text.Intern(driver);
         return c.End();
     }
 }

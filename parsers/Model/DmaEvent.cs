@@ -11,7 +11,8 @@ namespace DmaReplay.Parsers.Model;
 /// Field meaning per system: dma events use DmaAddr/PhysAddr/Size; <c>swiotlb_bounced</c> puts
 /// dev_addr in DmaAddr and dma_mask in DmaMask; iommu <c>map</c>/<c>unmap</c> put iova in DmaAddr,
 /// paddr in PhysAddr, size in Size and unmapped_size in UnmappedSize; fences use Driver, Timeline,
-/// Context and Seqno.
+/// Context and Seqno; dma_pool events use Pool, Size (block size), Align, Boundary, DmaAddr and
+/// VirtAddr; device_unbind puts the driver in Driver.
 /// </remarks>
 public sealed class DmaEvent
 {
@@ -74,6 +75,16 @@ public sealed class DmaEvent
     public uint Context { get; internal set; }
     public ulong Seqno { get; internal set; }
 
+    // dmareplay (synthetic traces only)
+    /// <summary>dma_pool: the pool's name, interned in <see cref="TraceStrings.Text"/>; -1 otherwise.</summary>
+    public int Pool { get; internal set; }
+    /// <summary>dma_pool_create: the align argument (bytes).</summary>
+    public ulong Align { get; internal set; }
+    /// <summary>dma_pool_create: the boundary argument (bytes, 0 when none).</summary>
+    public ulong Boundary { get; internal set; }
+    /// <summary>dma_alloc/dma_free made through the managed (dmam_*) API: released at device unbind.</summary>
+    public bool Managed { get; internal set; }
+
     /// <summary>Interned kernel stack (<see cref="TraceStrings.Stacks"/>) that followed the event; -1 when none.</summary>
     public int KernelStack { get; internal set; }
     /// <summary>Interned user stack; -1 when none.</summary>
@@ -89,6 +100,7 @@ public sealed class DmaEvent
         Nents = 0; Ents = 0; Truncated = false; _phys.Count = _dma.Count = _lengths.Count = 0;
         DmaMask = 0; BounceReason = SwiotlbBounceReason.Normal; UnmappedSize = 0; GroupId = -1; FaultFlags = 0;
         Driver = -1; Timeline = -1; Context = 0; Seqno = 0; KernelStack = -1; UserStack = -1; Tgid = -1;
+        Pool = -1; Align = 0; Boundary = 0; Managed = false;
     }
 
     /// <summary>One of the sg arrays, for a parser to fill in place.</summary>
@@ -120,6 +132,7 @@ public sealed class DmaEvent
         DmaMask = o.DmaMask; BounceReason = o.BounceReason; UnmappedSize = o.UnmappedSize; GroupId = o.GroupId;
         FaultFlags = o.FaultFlags; Driver = o.Driver; Timeline = o.Timeline; Context = o.Context; Seqno = o.Seqno;
         KernelStack = o.KernelStack; UserStack = o.UserStack;
+        Pool = o.Pool; Align = o.Align; Boundary = o.Boundary; Managed = o.Managed;
     }
 
     internal void SetArray(SgArray which, ReadOnlySpan<ulong> values)
@@ -134,7 +147,7 @@ public sealed class DmaEvent
         Device, Direction, Attrs, DmaAddr, PhysAddr, Size, VirtAddr, GfpText, Gfp, Error,
         Nents, Ents, Truncated, PhysAddrs.ToArray(), DmaAddrs.ToArray(), Lengths.ToArray(),
         DmaMask, BounceReason, UnmappedSize, GroupId, FaultFlags, Driver, Timeline, Context, Seqno,
-        KernelStack, UserStack);
+        KernelStack, UserStack, Pool, Align, Boundary, Managed);
 }
 
 /// <summary>A reader-owned array of sg values and how many of them are in use.</summary>
@@ -180,4 +193,5 @@ public sealed record DmaEventRecord(
     ulong VirtAddr, int GfpText, GfpFlags Gfp, int Error,
     int Nents, int Ents, bool Truncated, ulong[] PhysAddrs, ulong[] DmaAddrs, ulong[] Lengths,
     ulong DmaMask, SwiotlbBounceReason BounceReason, ulong UnmappedSize, int GroupId, int FaultFlags,
-    int Driver, int Timeline, uint Context, ulong Seqno, int KernelStack, int UserStack);
+    int Driver, int Timeline, uint Context, ulong Seqno, int KernelStack, int UserStack,
+    int Pool, ulong Align, ulong Boundary, bool Managed);

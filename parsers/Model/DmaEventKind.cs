@@ -4,7 +4,8 @@ namespace DmaReplay.Parsers.Model;
 
 /// <summary>
 /// Every event of the trace systems DmaReplay understands: <c>dma</c> (6.12, 6.13–6.17 and the
-/// newest <c>dma_map_phys</c> form), <c>swiotlb</c>, <c>iommu</c> and <c>dma_fence</c>.
+/// newest <c>dma_map_phys</c> form), <c>swiotlb</c>, <c>iommu</c> and <c>dma_fence</c>, plus the
+/// <c>dmareplay</c> events synthetic traces use for what no tracepoint shows (dma_pool, unbind).
 /// The printed name of each is in <see cref="DmaEventKinds"/>.
 /// </summary>
 public enum DmaEventKind : byte
@@ -51,15 +52,22 @@ public enum DmaEventKind : byte
     DmaFenceSignaled,
     DmaFenceWaitStart,
     DmaFenceWaitEnd,
+
+    // dmareplay: operations no tracepoint shows, written by synthetic traces (docs/synthetic-format.md)
+    DmaPoolCreate,
+    DmaPoolDestroy,
+    DmaPoolAlloc,
+    DmaPoolFree,
+    DeviceUnbind,
 }
 
 /// <summary>The trace system ("dma", "iommu", …) an event belongs to.</summary>
-public enum TraceSystem : byte { Dma, Swiotlb, Iommu, DmaFence }
+public enum TraceSystem : byte { Dma, Swiotlb, Iommu, DmaFence, DmaReplay }
 
 /// <summary>Static facts about each <see cref="DmaEventKind"/>: printed name, system, role.</summary>
 public static class DmaEventKinds
 {
-    public const int Count = (int)DmaEventKind.DmaFenceWaitEnd + 1;
+    public const int Count = (int)DmaEventKind.DeviceUnbind + 1;
 
     private static readonly string[] Names =
     [
@@ -73,6 +81,7 @@ public static class DmaEventKinds
         "attach_device_to_domain", "detach_device_from_domain",
         "dma_fence_emit", "dma_fence_init", "dma_fence_destroy", "dma_fence_enable_signal",
         "dma_fence_signaled", "dma_fence_wait_start", "dma_fence_wait_end",
+        "dma_pool_create", "dma_pool_destroy", "dma_pool_alloc", "dma_pool_free", "device_unbind",
     ];
 
     /// <summary>The event name exactly as the kernel prints it (without the system).</summary>
@@ -83,7 +92,8 @@ public static class DmaEventKinds
         <= DmaEventKind.DmaSyncSgForDevice => TraceSystem.Dma,
         DmaEventKind.SwiotlbBounced => TraceSystem.Swiotlb,
         <= DmaEventKind.IommuDetachDeviceFromDomain => TraceSystem.Iommu,
-        _ => TraceSystem.DmaFence,
+        <= DmaEventKind.DmaFenceWaitEnd => TraceSystem.DmaFence,
+        _ => TraceSystem.DmaReplay,
     };
 
     /// <summary>Streaming map or allocation: creates a mapping when it succeeds.</summary>
@@ -103,7 +113,12 @@ public static class DmaEventKinds
         kind is >= DmaEventKind.DmaSyncSingleForCpu and <= DmaEventKind.DmaSyncSgForDevice;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)] // per event in the summary and the checks
-    public static bool IsFence(this DmaEventKind kind) => kind >= DmaEventKind.DmaFenceEmit;
+    public static bool IsFence(this DmaEventKind kind) =>
+        kind is >= DmaEventKind.DmaFenceEmit and <= DmaEventKind.DmaFenceWaitEnd;
+
+    /// <summary>A dma_pool operation (mm/dmapool.c): create, destroy, alloc or free.</summary>
+    public static bool IsDmaPool(this DmaEventKind kind) =>
+        kind is >= DmaEventKind.DmaPoolCreate and <= DmaEventKind.DmaPoolFree;
 
     public static bool TryParse(string name, out DmaEventKind kind)
     {

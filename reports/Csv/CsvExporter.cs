@@ -59,6 +59,7 @@ public sealed class CsvExporter : IReportExporter
             ReplayTables.SwiotlbDevices(replay.Swiotlb),
             ReplayTables.SwiotlbTimeline(replay.Swiotlb),
             ReplayTables.IommuDomains(replay.Iommu),
+            .. replay.Coherency is { } c ? [CoherencyTables.Maintenance(c), CoherencyTables.KmallocBounces(c)] : Array.Empty<ReportTable>(),
             .. replay.Cost is { } cost ? CostTables.All(cost) : Array.Empty<ReportTable>(),
         ]);
     }

@@ -27,6 +27,7 @@ internal static class ReplaySection
         else html.Element("p", "The replayed platform has no SWIOTLB pool, so nothing was bounced.", "muted");
         html.Raw("</section>\n");
         if (replay.Iommu is { } iommu) WriteIommu(html, iommu);
+        if (replay.Coherency is { } coherency) CoherencySection.Write(html, coherency);
         if (replay.Cost is { } cost) CostSection.Write(html, cost);
     }
 

@@ -5,7 +5,7 @@ namespace DmaReplay.Reports.Json;
 
 /// <summary>
 /// The keys a <c>replay</c> adds at the top level: "agreement", "swiotlb" (null without a pool),
-/// "iommu" (only when a translated device mapped something) and "platform". The time series stay out of JSON; the CSV timeline and the HTML charts hold them.
+/// "iommu" (only when a translated device mapped something), "coherency" (only with a non-coherent device) and "platform". The time series stay out of JSON; the CSV timeline and the HTML charts hold them.
 /// </summary>
 public sealed partial class JsonExporter
 {
@@ -15,6 +15,7 @@ public sealed partial class JsonExporter
         if (replay.Swiotlb is { } s) WriteSwiotlb(w, s);
         else w.WriteNull("swiotlb");
         if (replay.Iommu is { } iommu) WriteIommu(w, iommu);
+        if (replay.Coherency is { } coherency) WriteCoherency(w, coherency);
         if (replay.Cost is { } cost) WriteCost(w, cost);
         var p = replay.Platform;
         w.WriteStartObject("platform");

@@ -7,6 +7,8 @@ namespace DmaReplay.Benchmarks;
 /// Repeats one benchmark body for a fixed time and prints its throughput, with no
 /// BenchmarkDotNet harness in the way of an external profiler. Optionally over a trace file
 /// (read into memory first) instead of the synthetic benchmark trace, e.g. to cost one line type.
+/// The process CPU time per line is printed too: on a machine shared with other work it moves
+/// less than the elapsed time (the GC's background threads are in it).
 /// </summary>
 public static class ProfileLoop
 {
@@ -15,13 +17,19 @@ public static class ProfileLoop
         var bench = new ReaderBenchmarks();
         if (file is null) bench.Setup();
         else bench.SetTrace(File.ReadAllBytes(file));
+        var replay = new ReplayBenchmarks();
+        if (which.StartsWith("replay", StringComparison.Ordinal)) replay.Setup();
         Func<long> body = which switch
         {
             "summary" => () => bench.ReaderAndSummary(),
             "scan" => bench.MinimalSpanScan,
+            "replay-direct" => replay.ReplayDirect,
+            "replay-swiotlb" => replay.ReplaySwiotlbForced,
+            "replay-iommu" => replay.ReplayIommuStrictIotlb,
             _ => bench.Reader,
         };
         body(); // tier up before timing
+        var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
         var sw = Stopwatch.StartNew();
         int runs = 0;
         double fastest = double.MaxValue;
@@ -33,10 +41,12 @@ public static class ProfileLoop
             runs++;
         }
         double s = sw.Elapsed.TotalSeconds / runs;
+        double cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds / runs;
+        if (which.StartsWith("replay", StringComparison.Ordinal)) replay.Cleanup();
         long bytes = bench.TraceLength;
         long lines = bench.TraceLines;
         // The fastest run too: on a shared machine it is the steadier figure to compare builds by.
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{which}: {runs} runs, {s * 1e3:F1} ms/run, {bytes / s / 1e6:F0} MB/s, {s * 1e9 / lines:F1} ns/line, {(double)bytes / lines:F0} bytes/line, fastest {fastest * 1e9 / lines:F1} ns/line"));
+            $"{which}: {runs} runs, {s * 1e3:F1} ms/run, {bytes / s / 1e6:F0} MB/s, {s * 1e9 / lines:F1} ns/line, {(double)bytes / lines:F0} bytes/line, fastest {fastest * 1e9 / lines:F1} ns/line, CPU {cpu * 1e9 / lines:F1} ns/line"));
     }
 }

@@ -92,5 +92,7 @@ public sealed class ThroughputConfig : ManualConfig
         AddColumn(new ThroughputColumn(ThroughputColumn.Metric.MegabytesPerSecond));
         AddColumn(new ThroughputColumn(ThroughputColumn.Metric.NanosecondsPerEvent));
         AddColumn(new ThroughputColumn(ThroughputColumn.Metric.AllocatedBytesPerEvent));
+        AddColumn(new ThroughputColumn(ThroughputColumn.Metric.EventsPerSecond));
     }
 }
+

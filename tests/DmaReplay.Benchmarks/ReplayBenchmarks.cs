@@ -24,9 +24,15 @@ public class ReplayBenchmarks
     {
         _path = Path.Combine(Path.GetTempPath(), $"dmareplay-bench-{Environment.ProcessId}.trace");
         File.WriteAllBytes(_path, BenchTrace.Bytes);
-        _direct = PlatformPresets.X86Default();
-        _swiotlb = PlatformSettings.Apply(_direct, ["swiotlb.force=true"]);
-        _iommu = PlatformSettings.Apply(_direct, Devices.Select(d => $"device.{d}.iommu=strict").ToList());
+        (_direct, _swiotlb, _iommu) = Platforms();
+    }
+
+    /// <summary>dma-direct on x86-64-default; the same with swiotlb=force; every benchmark device behind a strict IOMMU.</summary>
+    internal static (PlatformModel Direct, PlatformModel Swiotlb, PlatformModel Iommu) Platforms()
+    {
+        var direct = PlatformPresets.X86Default();
+        return (direct, PlatformSettings.Apply(direct, ["swiotlb.force=true"]),
+            PlatformSettings.Apply(direct, Devices.Select(d => $"device.{d}.iommu=strict").ToList()));
     }
 
     [GlobalCleanup]
@@ -48,3 +54,4 @@ public class ReplayBenchmarks
         return summary.Inputs[0].Events;
     }
 }
+

@@ -11,11 +11,19 @@ namespace DmaReplay.Benchmarks;
 /// </summary>
 public sealed class ThroughputColumn : IColumn
 {
-    public enum Metric { MegabytesPerSecond, NanosecondsPerEvent, AllocatedBytesPerEvent }
+    public enum Metric { MegabytesPerSecond, NanosecondsPerEvent, AllocatedBytesPerEvent, EventsPerSecond }
 
     private readonly Metric _metric;
+    private readonly long _events;
 
-    public ThroughputColumn(Metric metric) => _metric = metric;
+    /// <param name="events">Events per operation: 0 for the <see cref="BenchTrace"/> lines.</param>
+    public ThroughputColumn(Metric metric, long events = 0)
+    {
+        _metric = metric;
+        _events = events;
+    }
+
+    private long EventLines => _events > 0 ? _events : BenchTrace.EventLines;
 
     public string Id => nameof(ThroughputColumn) + "." + _metric;
 
@@ -23,6 +31,7 @@ public sealed class ThroughputColumn : IColumn
     {
         Metric.MegabytesPerSecond => "MB/s",
         Metric.NanosecondsPerEvent => "ns/event",
+        Metric.EventsPerSecond => "Mevents/s",
         _ => "B/event",
     };
 
@@ -30,6 +39,7 @@ public sealed class ThroughputColumn : IColumn
     {
         Metric.MegabytesPerSecond => "Trace text throughput: input bytes / mean time, in 10^6 bytes per second",
         Metric.NanosecondsPerEvent => "Mean time / event lines of the input",
+        Metric.EventsPerSecond => "Events of the input / mean time, in 10^6 events per second",
         _ => "Allocated bytes per operation / event lines of the input",
     };
 
@@ -55,10 +65,12 @@ public sealed class ThroughputColumn : IColumn
             case Metric.MegabytesPerSecond:
                 return (BenchTrace.Length / (meanNs / 1e9) / 1e6).ToString("N1", ci);
             case Metric.NanosecondsPerEvent:
-                return (meanNs / BenchTrace.EventLines).ToString("N1", ci);
+                return (meanNs / EventLines).ToString("N1", ci);
+            case Metric.EventsPerSecond:
+                return (EventLines / (meanNs / 1e9) / 1e6).ToString("N2", ci);
             default:
                 long? allocated = report.GcStats.GetBytesAllocatedPerOperation(benchmarkCase);
-                return allocated is null ? "NA" : ((double)allocated.Value / BenchTrace.EventLines).ToString("N4", ci);
+                return allocated is null ? "NA" : ((double)allocated.Value / EventLines).ToString("N4", ci);
         }
     }
 

@@ -89,6 +89,25 @@ public sealed class CostReplayTests
     }
 
     [TestMethod]
+    public void CacheMaintenanceOfNonCoherentDevicesIsPricedPerLine()
+    {
+        // arch_sync_dma_for_device at map, _for_cpu at unmap and sync_for_cpu: the lines the coherency model counted.
+        string json = Path.Combine(CliHarness.NewDir(), "s.json");
+        var (code, _, err) = CliHarness.Run("replay", TestPaths.Traces("synthetic", "noncoherent-correct.trace"), "--platform", "arm64-noncoherent-soc",
+            "--cost", "arm64-smmuv3", "--json", json, "--fail-on", "none");
+        Assert.AreEqual(0, code, err);
+        using var doc = JsonDocument.Parse(File.ReadAllText(json));
+        var coherency = doc.RootElement.GetProperty("coherency");
+        var ops = doc.RootElement.GetProperty("cost").GetProperty("operations").EnumerateArray()
+            .ToDictionary(o => o.GetProperty("op").GetString()!, o => o.GetProperty("counts").GetProperty("cacheLines").GetInt64());
+        var byOp = coherency.GetProperty("linesByOperation");
+        Assert.IsGreaterThan(0L, coherency.GetProperty("lines").GetInt64());
+        Assert.AreEqual(coherency.GetProperty("lines").GetInt64(), ops.Values.Sum());
+        Assert.AreEqual(byOp.GetProperty("map").GetInt64(), ops["map"] + ops.GetValueOrDefault("map_sg"));
+        Assert.AreEqual(byOp.GetProperty("unmap").GetInt64(), ops["unmap"] + ops.GetValueOrDefault("unmap_sg"));
+    }
+
+    [TestMethod]
     public void CompareStrictLazyPassthroughInOnePass()
     {
         string dir = CliHarness.NewDir(), json = Path.Combine(dir, "c.json"), plainJson = Path.Combine(dir, "p.json");

@@ -106,11 +106,70 @@ public sealed class SwiotlbPropertyTests
                 int end = (i / 128 + 1) * 128;
                 while (i + expected < end && !used[i + expected]) expected++;
             }
-            Assert.AreEqual(expected, pool.SlotAt(i).List, $"list[{i}]");
+            Assert.AreEqual(expected, pool.List(i), $"list[{i}]");
         }
         int perArea = 512 / nareas;
         for (int a = 0; a < nareas; a++)
             Assert.AreEqual(used.Skip(a * perArea).Take(perArea).Count(u => u), pool.AreaUsed(a), $"area {a} used");
         Assert.AreEqual((long)used.Count(u => u), mem.Used);
+    }
+
+    /// <summary>
+    /// A request no segment can hold (over 128 slots) fails after the kernel's loop walked the
+    /// whole area: the counted steps equal that loop's iterations (swiotlb_search_pool_area, run
+    /// here as written) for every cursor, alignment, min_align_mask and pool placement.
+    /// </summary>
+    [TestMethod]
+    public void OversizedRequestStepsEqualTheKernelsWalk()
+    {
+        var k = KernelDefaults.Linux612;
+        (from areasLog in Gen.Int[0, 3]
+         from cursor in Gen.Int[0, 4095]
+         from startPage in Gen.ULong[0x40000, 0x4ffff]
+         from orig in Gen.ULong[0, 0xffff_ffff]
+         from minAlign in Gen.Int[0, 3].Select(i => new[] { 0UL, 0xfffUL, 0x1fffUL, 0x3fffUL }[i])
+         from allocAlign in Gen.Int[0, 2].Select(i => new[] { 0UL, 0xfffUL, 0x3fffUL }[i])
+         select (areasLog, cursor, startPage, orig, minAlign, allocAlign)).Sample(c =>
+        {
+            int nareas = 1 << c.areasLog;
+            var pool = new SwiotlbPool(c.startPage << 12, 4096, nareas, k);
+            int areaNslabs = 4096 / nareas;
+            int area = nareas - 1;
+            // Move the area's cursor by a mapping and its release (the cursor stays where the mapping ended).
+            long ignored = 0;
+            int first = pool.SearchArea(area, 0, (ulong)(c.cursor % areaNslabs % 128 + 1) << 11, 0, 0, ulong.MaxValue, c.startPage << 12, ref ignored);
+            Assert.IsGreaterThanOrEqualTo(0, first);
+            pool.Release((c.startPage << 12) + ((ulong)first << 11), 0);
+
+            ulong size = 129 * 2048;
+            long steps = 0;
+            Assert.AreEqual(-1, pool.SearchArea(area, c.orig, size, c.allocAlign, c.minAlign, ulong.MaxValue, c.startPage << 12, ref steps));
+            Assert.AreEqual(KernelWalkSteps(pool.AreaIndex(area), area * areaNslabs, areaNslabs, c.startPage << 12, c.orig, size, c.allocAlign, c.minAlign), steps);
+        }, iter: 300);
+    }
+
+    /// <summary>The 6.12 loop of swiotlb_search_pool_area for a request no free run can hold.</summary>
+    private static long KernelWalkSteps(int index, int slotBase, int areaNslabs, ulong tblDma, ulong orig, ulong allocSize, ulong allocAlignMask, ulong minAlignMask)
+    {
+        ulong iotlbAlign = minAlignMask;
+        if (allocAlignMask == 0 && iotlbAlign == 0 && allocSize >= 4096) allocAlignMask = 4095;
+        allocAlignMask |= 2047;
+        iotlbAlign &= ~allocAlignMask;
+        int stride = (int)((Math.Max(allocAlignMask, iotlbAlign) >> 11) + 1);
+        long steps = 0;
+        for (int checkedSlots = 0; checkedSlots < areaNslabs;)
+        {
+            steps++;
+            ulong tlbAddr = tblDma + ((ulong)(slotBase + index) << 11);
+            if ((tlbAddr & allocAlignMask) != 0 || (orig != 0 && (tlbAddr & iotlbAlign) != (orig & iotlbAlign)))
+            {
+                index = index + 1 >= areaNslabs ? 0 : index + 1;
+                checkedSlots++;
+                continue;
+            }
+            index = index + stride >= areaNslabs ? 0 : index + stride;
+            checkedSlots += stride;
+        }
+        return steps;
     }
 }
