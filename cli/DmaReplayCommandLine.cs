@@ -14,6 +14,7 @@ public static class DmaReplayCommandLine
             ReplayCommand.Create(),
             SynthCommand.Create(),
             PlatformCommand.Create(),
+            CalibrateCommand.Create(),
         };
 
     /// <summary>Parses and runs; a command-line error exits with <see cref="ReturnCode.UsageOrInputError"/>, not System.CommandLine's 1.</summary>

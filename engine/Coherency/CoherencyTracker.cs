@@ -118,6 +118,9 @@ public sealed class CoherencyTracker(int lineBytes)
         return true;
     }
 
+    /// <summary>Cache lines cleaned or invalidated so far over every device and operation: what the cost model prices per line.</summary>
+    public long LinesMaintained { get; private set; }
+
     private void Count(ref Counters c, MaintenanceKind kind, ulong phys, ulong size)
     {
         c.Calls++;
@@ -137,6 +140,7 @@ public sealed class CoherencyTracker(int lineBytes)
         c.Ivac += lines.Invalidate;
         c.Civac += lines.CleanInvalidate;
         c.Bytes += (long)size;
+        LinesMaintained += lines.Total;
     }
 
     /// <summary>The report, devices in name order; null when no non-coherent device did anything.</summary>

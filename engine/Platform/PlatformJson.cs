@@ -48,6 +48,11 @@ public static class PlatformJson
         WriteRegions(w, "hostBridgeWindows", p.Iommu.HostBridgeWindows);
         w.WriteNumber("tickPhaseNs", p.Iommu.TickPhaseNs);
         w.WriteNumber("flushTimerLateNs", p.Iommu.FlushTimerLateNs);
+        w.WriteStartObject("iotlb"); // the hardware model's IOTLB (iommu.iotlb, iommu.iotlb.entries, iommu.iotlb.ways)
+        w.WriteString("preset", p.Iommu.Iotlb.Name);
+        w.WriteNumber("entries", p.Iommu.Iotlb.Entries);
+        w.WriteNumber("ways", p.Iommu.Iotlb.Ways);
+        w.WriteEndObject();
         w.WriteEndObject();
         w.WriteString("defaultIommu", PlatformSettings.IommuName(p.DefaultIommuDomain));
         var a = p.Allocation;
@@ -216,6 +221,7 @@ public static class PlatformJson
                     HostBridgeWindows = Regions(io, "hostBridgeWindows"),
                     TickPhaseNs = Long(io, "tickPhaseNs") ?? d.TickPhaseNs,
                     FlushTimerLateNs = Long(io, "flushTimerLateNs") ?? d.FlushTimerLateNs,
+                    Iotlb = io.TryGetProperty("iotlb", out var tlb) ? Iotlb(tlb, d.Iotlb) : d.Iotlb,
                 },
             };
         }
@@ -266,6 +272,17 @@ public static class PlatformJson
             };
         }
         return p;
+    }
+
+    /// <summary>"iotlb": a preset name, then entries and ways over it; entries a positive multiple of ways.</summary>
+    private static DmaReplay.Engine.Iommu.Hardware.IotlbGeometry Iotlb(JsonElement e, DmaReplay.Engine.Iommu.Hardware.IotlbGeometry fallback)
+    {
+        if (e.ValueKind != JsonValueKind.Object) throw new FormatException("iommu.iotlb: an object {\"preset\", \"entries\", \"ways\"}");
+        var g = Str(e, "preset") is { } preset ? DmaReplay.Engine.Iommu.Hardware.IotlbGeometry.Preset(preset) : fallback;
+        g = g with { Entries = Int(e, "entries") ?? g.Entries, Ways = Int(e, "ways") ?? g.Ways };
+        if (g.Entries <= 0 || g.Ways <= 0 || g.Entries % g.Ways != 0)
+            throw new FormatException($"iommu.iotlb: entries ({g.Entries}) must be a positive multiple of ways ({g.Ways})");
+        return g;
     }
 
     private static string Hex(ulong v) => "0x" + v.ToString("x", CultureInfo.InvariantCulture);

@@ -17,7 +17,11 @@ public sealed partial class ReplayEngine
         var pageTable = PageTableSummary();
         agreement = agreement with { IommuPageTable = pageTable, MismatchCount = _mismatchCount, Mismatches = _mismatches.ToList() };
         var platform = new PlatformReport(_platform.Name, IsCaptureOwn, _platform.Cpus, _platform.Provenance);
-        return new ReplayReport(platform, agreement, SwiotlbSummary()) { Iommu = IommuSummary(), Coherency = CoherencySummary(), Pools = PoolsSummary() };
+        if (_cost is not null) CostAtEnd();
+        return new ReplayReport(platform, agreement, SwiotlbSummary())
+        {
+            Iommu = IommuSummary(), Coherency = CoherencySummary(), Pools = PoolsSummary(), Cost = CostSummary(),
+        };
     }
 
     private SwiotlbReport? SwiotlbSummary()

@@ -69,8 +69,9 @@ public sealed partial class ReplayEngine : ITraceEventHandler
     private long _bytesMap, _bytesUnmap, _bytesSyncDev, _bytesSyncCpu, _searches, _maxSteps;
 
     public ReplayEngine(PlatformModel platform, CaptureFacts? capture, bool platformIsCaptureOwn, TraceStrings strings,
-        string inputName, ITraceEventHandler? downstream)
+        string inputName, ITraceEventHandler? downstream, Cost.CostModel? cost = null)
     {
+        if (cost is not null) _cost = new Cost.CostMeter(cost);
         _platform = platform;
         _capture = capture;
         IsCaptureOwn = platformIsCaptureOwn;
@@ -168,6 +169,7 @@ public sealed partial class ReplayEngine : ITraceEventHandler
         public long Bounces, Failures, BytesTo, BytesFrom, Slots, PeakSlots;
     }
 
+    /// <remarks>The event is changed: its handles become the emulated ones before it goes downstream.</remarks>
     public void OnEvent(DmaEvent e) => _order.OnEvent(e);
 
     private void Process(DmaEvent e)
@@ -182,6 +184,15 @@ public sealed partial class ReplayEngine : ITraceEventHandler
         _lastNs = Math.Max(_lastNs, e.TimestampNs);
         if (PendingAny && e.Kind != DmaEventKind.SwiotlbBounced && !e.Kind.IsMapOrAlloc()) FlushOrphans(e);
         if (IsCaptureOwn) PageTableTrack(e);
+        if (_cost is null) Dispatch(e);
+        else DispatchCosted(e);
+        _ptEvent = null;
+        if (PendingAny) _tail.CopyFrom(e); // what Finish fails the unclaimed bounces at
+        _downstream?.OnEvent(_out);
+    }
+
+    private void Dispatch(DmaEvent e)
+    {
         switch (e.Kind)
         {
             case DmaEventKind.SwiotlbBounced:
@@ -218,9 +229,6 @@ public sealed partial class ReplayEngine : ITraceEventHandler
                 PoolEvent(e);
                 break;
         }
-        _ptEvent = null;
-        if (PendingAny) _tail.CopyFrom(e); // what Finish fails the unclaimed bounces at
-        _downstream?.OnEvent(_out);
     }
 
     /// <summary>The page-table witness: recorded iommu updates are queued, a DMA API call opens its context's turn.</summary>

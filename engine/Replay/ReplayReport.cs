@@ -15,6 +15,9 @@ public sealed record ReplayReport(
 
     /// <summary>Allocations and pools: sources, atomic pool pressure, dma_pools; null when the trace allocated nothing.</summary>
     public Pools.PoolsReport? Pools { get; init; }
+
+    /// <summary>The cost estimate; null unless the replay ran with a cost model (--cost, --compare).</summary>
+    public Cost.CostReport? Cost { get; init; }
 }
 
 /// <summary>The platform a replay ran on and where each fact came from.</summary>

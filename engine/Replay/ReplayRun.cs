@@ -1,4 +1,5 @@
 using DmaReplay.Engine.Checks;
+using DmaReplay.Engine.Cost;
 using DmaReplay.Engine.Findings;
 using DmaReplay.Engine.Inputs;
 using DmaReplay.Engine.Platform;
@@ -20,43 +21,74 @@ public sealed class ReplayRun(CheckOptions checks)
     public TraceStrings Strings { get; private set; } = new();
     public long Suppressed { get; private set; }
 
-    /// <summary>Replays <paramref name="tracePath"/> on <paramref name="platform"/>.</summary>
-    public RunSummary Run(string displayPath, string tracePath, PlatformModel platform, CaptureFacts? facts, bool captureOwn)
+    /// <summary>Replays <paramref name="tracePath"/> on <paramref name="platform"/>, with a cost estimate when <paramref name="cost"/> is given.</summary>
+    public RunSummary Run(string displayPath, string tracePath, PlatformModel platform, CaptureFacts? facts, bool captureOwn, CostModel? cost = null)
     {
-        if (platform.Swiotlb.Active && platform.Swiotlb.Start is null)
-            platform = PoolInference.Infer(tracePath, platform);
-
         Strings = new TraceStrings();
-        var builder = new TraceSummaryBuilder();
-        var sink = new FindingSink(checks, Strings, displayPath);
-        var checker = new MisuseChecker(checks, sink);
-        var fences = new Fences.FenceChecker(sink);
-        var pools = new Pools.PoolChecker(sink);
-        var engine = new ReplayEngine(platform, facts, captureOwn, Strings, displayPath, new EventFanout(builder, checker, fences, pools));
-        checker.BounceWitness = engine; // the emulated bounce decisions, not the capture's swiotlb_bounced lines
-        InputStatistics stats;
+        var pipeline = new ReplayPipeline(checks, Strings, displayPath, tracePath, platform, facts, captureOwn, cost);
+        var summary = pipeline.Finish(Read(Strings, pipeline.Engine, displayPath, tracePath));
+        Suppressed = pipeline.Suppressed;
+        return summary;
+    }
+
+    /// <summary>Reads the trace into <paramref name="handler"/>; an input that cannot be read is marked unreadable, not thrown.</summary>
+    internal static InputStatistics Read(TraceStrings strings, ITraceEventHandler handler, string displayPath, string tracePath)
+    {
         try
         {
             using var stream = TraceInputStream.Open(tracePath, out _);
-            stats = new FtraceTextReader(Strings, engine).Read(stream, displayPath, 0);
+            return new FtraceTextReader(strings, handler).Read(stream, displayPath, 0);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            stats = new InputStatistics(displayPath, 0, Strings);
+            var stats = new InputStatistics(displayPath, 0, strings);
             stats.MarkUnreadable(ex.Message);
+            return stats;
         }
-        var replay = engine.Finish();
-        checker.Finish(builder.Devices);
-        fences.Finish();
-        Suppressed = sink.Suppressed;
+    }
+}
+
+/// <summary>One replay's consumers: the engine and, behind it, the summary, the misuse checks, the fence and the pool checks.</summary>
+internal sealed class ReplayPipeline
+{
+    private readonly TraceStrings _strings;
+    private readonly string _displayPath;
+    private readonly TraceSummaryBuilder _builder = new();
+    private readonly FindingSink _sink;
+    private readonly MisuseChecker _checker;
+    private readonly Fences.FenceChecker _fences;
+
+    public ReplayPipeline(CheckOptions checks, TraceStrings strings, string displayPath, string tracePath, PlatformModel platform,
+        CaptureFacts? facts, bool captureOwn, CostModel? cost)
+    {
+        if (platform.Swiotlb.Active && platform.Swiotlb.Start is null)
+            platform = PoolInference.Infer(tracePath, platform);
+        _strings = strings;
+        _displayPath = displayPath;
+        _sink = new FindingSink(checks, strings, displayPath);
+        _checker = new MisuseChecker(checks, _sink);
+        _fences = new Fences.FenceChecker(_sink);
+        Engine = new ReplayEngine(platform, facts, captureOwn, strings, displayPath,
+            new EventFanout(_builder, _checker, _fences, new Pools.PoolChecker(_sink)), cost);
+        _checker.BounceWitness = Engine; // the emulated bounce decisions, not the capture's swiotlb_bounced lines
+    }
+
+    public ReplayEngine Engine { get; }
+    public long Suppressed => _sink.Suppressed;
+
+    public RunSummary Finish(InputStatistics stats)
+    {
+        var replay = Engine.Finish();
+        _checker.Finish(_builder.Devices);
+        _fences.Finish();
         var input = CheckRun.Summarize(stats);
-        var devices = builder.Devices.Select(d => CheckRun.Summarize(Strings, displayPath, d)).ToList();
-        var findings = sink.Findings.ToList();
-        var timelines = fences.Timelines();
+        var devices = _builder.Devices.Select(d => CheckRun.Summarize(_strings, _displayPath, d)).ToList();
+        var findings = _sink.Findings.ToList();
+        var timelines = _fences.Timelines();
         return new RunSummary(CheckRun.Tool, [input], devices, findings, CheckRun.CountByRule(findings))
         {
             Replay = replay,
-            Fences = timelines.Count > 0 ? [new InputFences(displayPath, timelines)] : [],
+            Fences = timelines.Count > 0 ? [new InputFences(_displayPath, timelines)] : [],
         };
     }
 }

@@ -60,6 +60,7 @@ public sealed class CsvExporter : IReportExporter
             ReplayTables.SwiotlbTimeline(replay.Swiotlb),
             ReplayTables.IommuDomains(replay.Iommu),
             .. replay.Coherency is { } c ? [CoherencyTables.Maintenance(c), CoherencyTables.KmallocBounces(c)] : Array.Empty<ReportTable>(),
+            .. replay.Cost is { } cost ? CostTables.All(cost) : Array.Empty<ReportTable>(),
         ]);
         // allocation-sources.csv, atomic-pools.csv, dma-pools.csv: only when the trace allocated something
         return replay.Pools is { } pools ? tables.Concat([PoolTables.Sources(pools), PoolTables.AtomicPools(pools), PoolTables.DmaPools(pools)]) : tables;

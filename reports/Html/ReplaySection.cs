@@ -28,6 +28,7 @@ internal static class ReplaySection
         html.Raw("</section>\n");
         if (replay.Iommu is { } iommu) WriteIommu(html, iommu);
         if (replay.Coherency is { } coherency) CoherencySection.Write(html, coherency);
+        if (replay.Cost is { } cost) CostSection.Write(html, cost);
         if (replay.Pools is { } pools) WritePools(html, summary, pools);
     }
 

@@ -17,6 +17,7 @@ public sealed partial class JsonExporter
         if (replay.Iommu is { } iommu) WriteIommu(w, iommu);
         if (replay.Coherency is { } coherency) WriteCoherency(w, coherency);
         if (replay.Pools is { } pools) WritePools(w, pools);
+        if (replay.Cost is { } cost) WriteCost(w, cost);
         var p = replay.Platform;
         w.WriteStartObject("platform");
         w.WriteString("name", p.Name);

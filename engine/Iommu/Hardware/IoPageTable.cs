@@ -40,6 +40,9 @@ public sealed class IoPageTable
     public long Pages => _tables.Count;
     public long PeakPages { get; private set; } = 1;
     public long LargeMaps { get; private set; }
+    /// <summary>Leaf entries written (4 KiB pages and 2 MiB blocks) and cleared so far: the PTE updates the cost model prices.</summary>
+    public long LeavesMapped { get; private set; }
+    public long LeavesCleared { get; private set; }
 
     private static int SpanShift(int level) => PageShift + LevelBits * level; // a level-L table maps 2^(12+9L) bytes
 
@@ -76,6 +79,7 @@ public sealed class IoPageTable
     /// <summary>Makes the tables down to <paramref name="leafLevel"/> and counts the leaf in it.</summary>
     private void Add(ulong iova, int leafLevel)
     {
+        LeavesMapped++;
         for (int level = Levels; level >= leafLevel; level--)
         {
             var key = (level, iova >> SpanShift(level));
@@ -118,6 +122,8 @@ public sealed class IoPageTable
     private void Remove(ulong iova, int leafLevel)
     {
         var key = (leafLevel, iova >> SpanShift(leafLevel));
-        if (_tables.TryGetValue(key, out int present) && present > 0) _tables[key] = present - 1;
+        if (!_tables.TryGetValue(key, out int present) || present <= 0) return;
+        _tables[key] = present - 1;
+        LeavesCleared++;
     }
 }
