@@ -110,19 +110,24 @@ public sealed partial class MisuseChecker
             return;
         }
         int live = _hash.CountExact(r);
-        if (live == 0 && _released.TryGet(r.Device, r.DevAddr, out var rel))
+        var rel = default(ReleasedMappings.Release);
+        bool releasedHere = live == 0 && _released.TryGet(r.Device, r.DevAddr, out rel);
+        // Live on another device now outranks released here before: the handle the driver holds
+        // belongs to someone else's mapping, which is what a fix must look at first.
+        if (live == 0 && _hash.FindOnOtherDevice(r.DevAddr, r.Device) is var otherId and not DmaDebugHash.None)
+        {
+            ref var other = ref _hash[otherId];
+            string before = releasedHere ? $"; this device released it at line {rel.ReleasedLine}" : "";
+            Report(Rules.UnmapWrongDevice,
+                $"device driver tries to free DMA memory it has not allocated {tail}: the address is mapped on {_strings.Device(other.Device)} (line {other.Origin.Line}){before}",
+                e, r.DevAddr, r.Size, r.Direction, other.Origin);
+            return;
+        }
+        if (releasedHere)
         {
             Report(Rules.DoubleUnmap,
                 $"device driver tries to free DMA memory it has not allocated {tail}: already released at line {rel.ReleasedLine} (mapped at line {rel.MappedLine})",
                 e, r.DevAddr, r.Size, r.Direction, rel.ReleasedAt(e.Position.Input));
-            return;
-        }
-        if (_hash.FindOnOtherDevice(r.DevAddr, r.Device) is var otherId and not DmaDebugHash.None)
-        {
-            ref var other = ref _hash[otherId];
-            Report(Rules.UnmapWrongDevice,
-                $"device driver tries to free DMA memory it has not allocated {tail}: the address is mapped on {_strings.Device(other.Device)} (line {other.Origin.Line})",
-                e, r.DevAddr, r.Size, r.Direction, other.Origin);
             return;
         }
         string why = live > 1 ? $": {live} live mappings share this address and none fits exactly, so dma-debug's best fit finds none" : "";
