@@ -16,7 +16,7 @@ namespace DmaReplay.Parsers.Ftrace;
 /// dma_map_sg takes the 6.12.y form with its nents/ents counts, iommu map/unmap the form with the
 /// iova range end. Nothing is allocated per event.
 /// </remarks>
-public sealed class FtraceEventWriter : ITraceEventHandler, IDisposable
+public sealed class FtraceEventWriter : Input.ITraceEventWriter
 {
     private readonly FtraceLineWriter _w;
     private readonly TraceStrings _strings;
