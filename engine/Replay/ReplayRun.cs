@@ -4,7 +4,6 @@ using DmaReplay.Engine.Inputs;
 using DmaReplay.Engine.Platform;
 using DmaReplay.Engine.Summary;
 using DmaReplay.Parsers;
-using DmaReplay.Parsers.Ftrace;
 using DmaReplay.Parsers.Input;
 using DmaReplay.Parsers.Model;
 
@@ -35,8 +34,7 @@ public sealed class ReplayRun(CheckOptions checks)
         InputStatistics stats;
         try
         {
-            using var stream = TraceInputStream.Open(tracePath, out _);
-            stats = new FtraceTextReader(Strings, engine).Read(stream, displayPath, 0);
+            stats = TraceFiles.Read(tracePath, displayPath, 0, Strings, engine);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
