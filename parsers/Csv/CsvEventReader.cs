@@ -1,6 +1,7 @@
 using System.Globalization;
 using CsvHelper;
 using DmaReplay.Parsers.Ftrace;
+using DmaReplay.Parsers.Input;
 using DmaReplay.Parsers.Model;
 using DmaReplay.Parsers.Synthetic;
 using DmaReplay.Parsers.Text;
@@ -287,54 +288,4 @@ public sealed class CsvEventReader
         _failure ??= $"{EventSchema.Names[(int)c]}: {reason} '{FtraceTextReader.Excerpt(Field(c))}'";
         return false;
     }
-}
-
-/// <summary>Reads the first line of a stream ahead (and then replays it), and counts the bytes read.</summary>
-internal sealed class HeadStream(Stream inner) : Stream
-{
-    private readonly byte[] _head = new byte[256];
-    private int _headLength, _headPos;
-
-    public long BytesRead { get; private set; }
-
-    /// <summary>The first line (without its '\n'), or the first 256 bytes when the line is longer.</summary>
-    public ReadOnlySpan<byte> FirstLine()
-    {
-        while (_headLength < _head.Length && _head.AsSpan(0, _headLength).IndexOf((byte)'\n') < 0)
-        {
-            int n = inner.Read(_head, _headLength, _head.Length - _headLength);
-            if (n == 0) break;
-            _headLength += n;
-            BytesRead += n;
-        }
-        var head = _head.AsSpan(0, _headLength);
-        int nl = head.IndexOf((byte)'\n');
-        return nl < 0 ? head : head[..nl];
-    }
-
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
-    public override int Read(Span<byte> buffer)
-    {
-        if (_headPos < _headLength)
-        {
-            int n = Math.Min(buffer.Length, _headLength - _headPos);
-            _head.AsSpan(_headPos, n).CopyTo(buffer);
-            _headPos += n;
-            return n;
-        }
-        int read = inner.Read(buffer);
-        BytesRead += read;
-        return read;
-    }
-
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }
