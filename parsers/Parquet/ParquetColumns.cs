@@ -114,7 +114,12 @@ internal sealed class Column<T>(EventColumn column, bool dictionary = false) : P
 
     public override async Task ReadAsync(ParquetRowGroupReader rg, DataField fileField, int rows)
     {
-        await rg.ReadAsync<T>(fileField, Values.AsMemory(0, rows), null);
+        // Most columns hold one value in a row group (a field the group's kinds do not print):
+        // its min and max statistics say so, and the column need not be decoded.
+        if (rg.GetStatistics(fileField) is { NullCount: null or 0, MinValue: T min, MaxValue: T max } && EqualityComparer<T>.Default.Equals(min, max))
+            Values.AsSpan(0, rows).Fill(min);
+        else
+            await rg.ReadAsync<T>(fileField, Values.AsMemory(0, rows), null);
         if (Dictionary is null) return;
         Dictionary.Clear();
         if (rg.GetCustomMetadata(fileField).TryGetValue(ParquetColumns.DictionaryKey, out var json))
