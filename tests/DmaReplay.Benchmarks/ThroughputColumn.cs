@@ -53,14 +53,22 @@ public sealed class ThroughputColumn : IColumn
         switch (_metric)
         {
             case Metric.MegabytesPerSecond:
-                return (BenchTrace.Length / (meanNs / 1e9) / 1e6).ToString("N1", ci);
+                return (InputBytes(benchmarkCase) / (meanNs / 1e9) / 1e6).ToString("N1", ci);
             case Metric.NanosecondsPerEvent:
-                return (meanNs / BenchTrace.EventLines).ToString("N1", ci);
+                return (meanNs / InputEvents(benchmarkCase)).ToString("N1", ci);
             default:
                 long? allocated = report.GcStats.GetBytesAllocatedPerOperation(benchmarkCase);
-                return allocated is null ? "NA" : ((double)allocated.Value / BenchTrace.EventLines).ToString("N4", ci);
+                return allocated is null ? "NA" : ((double)allocated.Value / InputEvents(benchmarkCase)).ToString("N4", ci);
         }
     }
 
     public override string ToString() => ColumnName;
+
+    // A benchmark class over another input (the CSV or Parquet form of the trace) says so with
+    // static InputBytes and InputEvents properties; the others read BenchTrace.
+    private static double InputBytes(BenchmarkCase c) =>
+        c.Descriptor.Type.GetProperty("InputBytes")?.GetValue(null) is long n ? n : BenchTrace.Length;
+
+    private static double InputEvents(BenchmarkCase c) =>
+        c.Descriptor.Type.GetProperty("InputEvents")?.GetValue(null) is long n ? n : BenchTrace.EventLines;
 }
