@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.IO.Compression;
 using DmaReplay.Cli.Common;
 using DmaReplay.Engine.Inputs;
 using DmaReplay.Parsers;
@@ -60,39 +59,30 @@ internal static class ConvertCommand
             return (int)ReturnCode.UsageOrInputError;
         }
 
-        // Written next to the target and renamed at the end, so a failed run leaves no half file.
-        var temp = output + ".partial";
-        InputStatistics stats;
-        long events;
+        InputStatistics stats = null!;
+        long events = 0;
         try
         {
-            var dir = Path.GetDirectoryName(Path.GetFullPath(output));
-            if (dir is not null) Directory.CreateDirectory(dir);
             var strings = new TraceStrings();
-            using (var file = new FileStream(temp, FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 16))
+            bool written = OutputFile.Write(output, gzip, stream =>
             {
-                using (var stream = gzip ? new GZipStream(file, CompressionLevel.Fastest, leaveOpen: true) : (Stream)file)
                 using (var writer = TraceFiles.CreateWriter(format, stream, strings))
                 {
                     stats = TraceFiles.Read(source.OpenPath, source.DisplayPath, 0, strings, writer);
                     events = writer.Events;
                 }
-            }
-            if (stats.ReadError is not null)
+                return stats.ReadError is null;
+            });
+            if (!written)
             {
                 stderr.WriteLine($"error: {source.DisplayPath}: {stats.ReadError}");
                 return (int)ReturnCode.UsageOrInputError;
             }
-            File.Move(temp, output, overwrite: true);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             stderr.WriteLine($"error: {ex.Message}");
             return (int)ReturnCode.UsageOrInputError;
-        }
-        finally
-        {
-            try { File.Delete(temp); } catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { }
         }
 
         var ci = CultureInfo.InvariantCulture;
