@@ -13,6 +13,7 @@ public static class DmaReplayCommandLine
             CheckCommand.Create(),
             ReplayCommand.Create(),
             SynthCommand.Create(),
+            ConvertCommand.Create(),
             PlatformCommand.Create(),
             CalibrateCommand.Create(),
         };

@@ -4,7 +4,6 @@ using DmaReplay.Engine.Findings;
 using DmaReplay.Engine.Inputs;
 using DmaReplay.Engine.Summary;
 using DmaReplay.Parsers;
-using DmaReplay.Parsers.Ftrace;
 using DmaReplay.Parsers.Input;
 using DmaReplay.Parsers.Model;
 
@@ -62,8 +61,7 @@ public sealed class CheckRun(CheckOptions options, string? platformArg = null, I
             {
                 try
                 {
-                    using var stream = TraceInputStream.Open(input.OpenPath, out _);
-                    stats = new FtraceTextReader(Strings, new EventFanout(builder, checker, fences, pools)).Read(stream, input.DisplayPath, i);
+                    stats = TraceFiles.Read(input.OpenPath, input.DisplayPath, i, Strings, new EventFanout(builder, checker, fences, pools));
                 }
                 catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
                 {

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.IO.Compression;
 using DmaReplay.Cli.Common;
 using DmaReplay.Engine.Synthesis;
 
@@ -95,7 +94,7 @@ internal static class SynthCommand
             return (int)ReturnCode.UsageOrInputError;
         }
 
-        SynthReport report;
+        SynthReport report = null!;
         var messages = stdout;
         if (output == "-")
         {
@@ -104,28 +103,18 @@ internal static class SynthCommand
         }
         else
         {
-            // Written next to the target and renamed at the end, so an interrupted run leaves no half trace.
-            var temp = output + ".partial";
             try
             {
-                var dir = Path.GetDirectoryName(Path.GetFullPath(output));
-                if (dir is not null) Directory.CreateDirectory(dir);
-                using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
-                using (var stream = output.EndsWith(".gz", StringComparison.OrdinalIgnoreCase)
-                    ? new GZipStream(file, CompressionLevel.Fastest) : (Stream)file)
+                OutputFile.Write(output, output.EndsWith(".gz", StringComparison.OrdinalIgnoreCase), stream =>
                 {
                     report = TraceSynthesizer.Write(options, stream);
-                }
-                File.Move(temp, output, overwrite: true);
+                    return true;
+                });
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
                 stderr.WriteLine($"error: cannot write {output}: {ex.Message}");
                 return (int)ReturnCode.UsageOrInputError;
-            }
-            finally
-            {
-                try { File.Delete(temp); } catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { }
             }
         }
 

@@ -1,6 +1,5 @@
 using DmaReplay.Engine.Platform;
 using DmaReplay.Parsers;
-using DmaReplay.Parsers.Ftrace;
 using DmaReplay.Parsers.Input;
 using DmaReplay.Parsers.Model;
 
@@ -81,8 +80,7 @@ public static class PoolInference
     private static List<Bounce> RecordedBounces(string tracePath, PlatformModel platform)
     {
         var collector = new BounceCollector();
-        using var stream = TraceInputStream.Open(tracePath, out _);
-        new FtraceTextReader(new TraceStrings(), collector).Read(stream, tracePath, 0);
+        TraceFiles.Read(tracePath, tracePath, 0, new TraceStrings(), collector);
         return collector.Bounces;
     }
 
@@ -111,10 +109,9 @@ public static class PoolInference
     {
         var strings = new TraceStrings();
         var engine = new ReplayEngine(trial, null, true, strings, tracePath, new StopAfter(SampleEvents));
-        using var stream = TraceInputStream.Open(tracePath, out _);
         try
         {
-            new FtraceTextReader(strings, engine).Read(stream, tracePath, 0);
+            TraceFiles.Read(tracePath, tracePath, 0, strings, engine);
         }
         catch (StopAfter.Enough)
         {

@@ -5,7 +5,6 @@ using DmaReplay.Engine.Inputs;
 using DmaReplay.Engine.Platform;
 using DmaReplay.Engine.Summary;
 using DmaReplay.Parsers;
-using DmaReplay.Parsers.Ftrace;
 using DmaReplay.Parsers.Input;
 using DmaReplay.Parsers.Model;
 
@@ -36,8 +35,7 @@ public sealed class ReplayRun(CheckOptions checks)
     {
         try
         {
-            using var stream = TraceInputStream.Open(tracePath, out _);
-            return new FtraceTextReader(strings, handler).Read(stream, displayPath, 0);
+            return TraceFiles.Read(tracePath, displayPath, 0, strings, handler);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {

@@ -4,6 +4,7 @@ using DmaReplay.Engine.Checks;
 using DmaReplay.Engine.Direct;
 using DmaReplay.Engine.Platform;
 using DmaReplay.Engine.Swiotlb;
+using DmaReplay.Parsers.Ftrace;
 using DmaReplay.Parsers.Model;
 
 namespace DmaReplay.Engine.Synthesis;

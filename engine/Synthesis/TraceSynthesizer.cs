@@ -1,3 +1,4 @@
+using DmaReplay.Parsers.Ftrace;
 using DmaReplay.Parsers.Model;
 
 namespace DmaReplay.Engine.Synthesis;

@@ -226,7 +226,7 @@ public sealed partial class FtraceTextReader
     }
 
     /// <summary>The 4- or 5-character latency column (trace_print_lat_fmt).</summary>
-    private static bool TryParseLatencyFlags(ReadOnlySpan<byte> f, out TraceContextFlags flags, out byte preempt, out byte migrate)
+    internal static bool TryParseLatencyFlags(ReadOnlySpan<byte> f, out TraceContextFlags flags, out byte preempt, out byte migrate)
     {
         flags = TraceContextFlags.None;
         preempt = migrate = 0;

@@ -24,6 +24,9 @@ public sealed class Utf8InternTable
 
     public IReadOnlyList<string> Strings => _strings;
 
+    /// <summary>The bytes an id was interned from (for writers that copy names without encoding them again).</summary>
+    public ReadOnlySpan<byte> Utf8(int id) => _bytes[id];
+
     public int Intern(string s) => Intern(Encoding.UTF8.GetBytes(s));
 
     public int Intern(ReadOnlySpan<byte> name)

@@ -19,6 +19,10 @@ public static class ProfileLoop
         else bench.SetTrace(File.ReadAllBytes(file));
         var replay = new ReplayBenchmarks();
         if (which.StartsWith("replay", StringComparison.Ordinal)) replay.Setup();
+        var csv = new CsvBenchmarks();
+        var parquet = new ParquetBenchmarks();
+        if (which.StartsWith("csv", StringComparison.Ordinal)) csv.Setup();
+        if (which.StartsWith("parquet", StringComparison.Ordinal)) parquet.Setup();
         Func<long> body = which switch
         {
             "summary" => () => bench.ReaderAndSummary(),
@@ -26,8 +30,13 @@ public static class ProfileLoop
             "replay-direct" => replay.ReplayDirect,
             "replay-swiotlb" => replay.ReplaySwiotlbForced,
             "replay-iommu" => replay.ReplayIommuStrictIotlb,
+            "csv" => csv.CsvRead,
+            "csv-write" => csv.ParquetReadCsvWrite,
+            "parquet" => parquet.ParquetRead,
+            "parquet-write" => parquet.ParquetReadParquetWrite,
             _ => bench.Reader,
         };
+        bool format = which.StartsWith("csv", StringComparison.Ordinal) || which.StartsWith("parquet", StringComparison.Ordinal);
         body(); // tier up before timing
         var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
         var sw = Stopwatch.StartNew();
@@ -43,8 +52,8 @@ public static class ProfileLoop
         double s = sw.Elapsed.TotalSeconds / runs;
         double cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds / runs;
         if (which.StartsWith("replay", StringComparison.Ordinal)) replay.Cleanup();
-        long bytes = bench.TraceLength;
-        long lines = bench.TraceLines;
+        long bytes = !format ? bench.TraceLength : which.StartsWith("csv", StringComparison.Ordinal) ? CsvBenchmarks.InputBytes : ParquetBenchmarks.InputBytes;
+        long lines = format ? FormatInputs.Events : bench.TraceLines;
         // The fastest run too: on a shared machine it is the steadier figure to compare builds by.
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{which}: {runs} runs, {s * 1e3:F1} ms/run, {bytes / s / 1e6:F0} MB/s, {s * 1e9 / lines:F1} ns/line, {(double)bytes / lines:F0} bytes/line, fastest {fastest * 1e9 / lines:F1} ns/line, CPU {cpu * 1e9 / lines:F1} ns/line"));

@@ -14,16 +14,8 @@ public sealed class ThroughputColumn : IColumn
     public enum Metric { MegabytesPerSecond, NanosecondsPerEvent, AllocatedBytesPerEvent, EventsPerSecond }
 
     private readonly Metric _metric;
-    private readonly long _events;
 
-    /// <param name="events">Events per operation: 0 for the <see cref="BenchTrace"/> lines.</param>
-    public ThroughputColumn(Metric metric, long events = 0)
-    {
-        _metric = metric;
-        _events = events;
-    }
-
-    private long EventLines => _events > 0 ? _events : BenchTrace.EventLines;
+    public ThroughputColumn(Metric metric) => _metric = metric;
 
     public string Id => nameof(ThroughputColumn) + "." + _metric;
 
@@ -63,16 +55,24 @@ public sealed class ThroughputColumn : IColumn
         switch (_metric)
         {
             case Metric.MegabytesPerSecond:
-                return (BenchTrace.Length / (meanNs / 1e9) / 1e6).ToString("N1", ci);
+                return (InputBytes(benchmarkCase) / (meanNs / 1e9) / 1e6).ToString("N1", ci);
             case Metric.NanosecondsPerEvent:
-                return (meanNs / EventLines).ToString("N1", ci);
+                return (meanNs / InputEvents(benchmarkCase)).ToString("N1", ci);
             case Metric.EventsPerSecond:
-                return (EventLines / (meanNs / 1e9) / 1e6).ToString("N2", ci);
+                return (InputEvents(benchmarkCase) / (meanNs / 1e9) / 1e6).ToString("N2", ci);
             default:
                 long? allocated = report.GcStats.GetBytesAllocatedPerOperation(benchmarkCase);
-                return allocated is null ? "NA" : ((double)allocated.Value / EventLines).ToString("N4", ci);
+                return allocated is null ? "NA" : ((double)allocated.Value / InputEvents(benchmarkCase)).ToString("N4", ci);
         }
     }
 
     public override string ToString() => ColumnName;
+
+    // A benchmark class over another input (the CSV or Parquet form of the trace) says so with
+    // static InputBytes and InputEvents properties; the others read BenchTrace.
+    private static double InputBytes(BenchmarkCase c) =>
+        c.Descriptor.Type.GetProperty("InputBytes")?.GetValue(null) is long n ? n : BenchTrace.Length;
+
+    private static double InputEvents(BenchmarkCase c) =>
+        c.Descriptor.Type.GetProperty("InputEvents")?.GetValue(null) is long n ? n : BenchTrace.EventLines;
 }

@@ -1,7 +1,7 @@
 using System.Numerics;
 using System.Text;
 
-namespace DmaReplay.Engine.Synthesis;
+namespace DmaReplay.Parsers.Ftrace;
 
 /// <summary>
 /// Formats tracefs <c>trace</c> lines into one reusable byte buffer and hands full buffers to a
@@ -55,7 +55,7 @@ internal sealed class FtraceLineWriter : IDisposable
     }
 
     /// <summary>Starts an event line: context, timestamp and "name: ".</summary>
-    /// <param name="taskPrefix">The pre-formatted "%16s-%-7d" column of the task (<see cref="SynthTask"/>).</param>
+    /// <param name="taskPrefix">The pre-formatted "%16s-%-7d" column of the task (the synthesizer keeps one per task).</param>
     public void Begin(byte[] taskPrefix, int cpu, ReadOnlySpan<byte> flags, long timestampUs, ReadOnlySpan<byte> eventName)
     {
         Raw(taskPrefix);
@@ -133,8 +133,41 @@ internal sealed class FtraceLineWriter : IDisposable
         _pos = end;
     }
 
+    /// <summary>%d of any value.</summary>
+    public void Int(long v)
+    {
+        if (v < 0) Byte((byte)'-');
+        Dec(v < 0 ? (ulong)(-(v + 1)) + 1 : (ulong)v);
+    }
+
+    /// <summary>Text right-aligned in <paramref name="width"/> columns (%16s).</summary>
+    public void RightAligned(ReadOnlySpan<byte> s, int width)
+    {
+        for (int i = s.Length; i < width; i++) _buf[_pos++] = (byte)' ';
+        Raw(s);
+    }
+
+    /// <summary>A number left-aligned in <paramref name="width"/> columns (%-7d).</summary>
+    public void LeftAligned(ulong v, int width)
+    {
+        int start = _pos;
+        Dec(v);
+        while (_pos - start < width) _buf[_pos++] = (byte)' ';
+    }
+
+    /// <summary>
+    /// Hands the buffer on when fewer than <paramref name="bytes"/> are free, even within a line:
+    /// lines built from other formats have no length limit (an sg list of any length).
+    /// </summary>
+    public void EnsureRoom(int bytes)
+    {
+        if (_buf.Length - _pos >= bytes) return;
+        Flush();
+        if (bytes > _buf.Length) throw new ArgumentOutOfRangeException(nameof(bytes), "longer than the line buffer");
+    }
+
     /// <summary>At least <paramref name="width"/> digits, padded on the left with <paramref name="pad"/>.</summary>
-    private void Padded(ulong v, int width, byte pad)
+    public void Padded(ulong v, int width, byte pad)
     {
         int digits = 1;
         for (ulong t = v; t >= 10; t /= 10) digits++;
