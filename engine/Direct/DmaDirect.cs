@@ -24,8 +24,9 @@ public static partial class DmaDirect
     /// <summary>phys_to_dma_unencrypted: used for SWIOTLB buffers, which are shared (decrypted) memory.</summary>
     public static ulong PhysToDmaUnencrypted(DeviceModel dev, ulong phys)
     {
-        if (dev.DmaRanges.Count == 0) return phys;
-        foreach (var r in dev.DmaRanges)
+        var ranges = dev.DmaRangeSpan;
+        if (ranges.IsEmpty) return phys;
+        foreach (var r in ranges)
         {
             if (phys >= r.CpuStart && phys - r.CpuStart < r.Size) return r.DmaStart + (phys - r.CpuStart);
         }
@@ -36,8 +37,9 @@ public static partial class DmaDirect
     public static ulong DmaToPhys(DeviceModel dev, PlatformModel platform, ulong dma)
     {
         dma &= ~platform.MemoryEncryptionMask;
-        if (dev.DmaRanges.Count == 0) return dma;
-        foreach (var r in dev.DmaRanges)
+        var ranges = dev.DmaRangeSpan;
+        if (ranges.IsEmpty) return dma;
+        foreach (var r in ranges)
         {
             if (dma >= r.DmaStart && dma - r.DmaStart < r.Size) return r.CpuStart + (dma - r.DmaStart);
         }

@@ -94,7 +94,17 @@ public sealed record DeviceModel
     public int CoherentMaskBits { get; init; } = 64;
     /// <summary>dev->bus_dma_limit (0 = none).</summary>
     public ulong BusDmaLimit { get; init; }
-    public IReadOnlyList<DmaRange> DmaRanges { get; init; } = [];
+    public IReadOnlyList<DmaRange> DmaRanges
+    {
+        get => _dmaRanges;
+        init => _dmaRanges = [.. value];
+    }
+
+    // An array, not the interface: dma-direct translates through it several times per map.
+    private readonly DmaRange[] _dmaRanges = [];
+
+    /// <summary>The dma-range regions as an array, for the per-call translations (phys_to_dma, dma_to_phys).</summary>
+    internal ReadOnlySpan<DmaRange> DmaRangeSpan => _dmaRanges;
     public bool Coherent { get; init; } = true;
     /// <summary>dma_get_min_align_mask(): low address bits SWIOTLB must preserve (NVMe: 4095).</summary>
     public ulong MinAlignMask { get; init; }

@@ -20,6 +20,9 @@ internal sealed class IommuEventOrder(Action<DmaEvent> process)
 
     public long Moved { get; private set; }
 
+    /// <summary>Nothing held and no hold open: any event but an iommu map goes straight through.</summary>
+    public bool Idle => _held.Count == 0 && _open.Count == 0;
+
     /// <summary>A hold no map closes within this long (an iommu_map of no DMA API call, e.g. the ISA bridge's identity map) is let go.</summary>
     private const long StaleNs = 50_000_000;
 

@@ -299,15 +299,16 @@ public sealed partial class ReplayEngine
     /// <summary>Keyed by the first entry's physical address, which dma_unmap_sg prints; chained when several share it.</summary>
     private void AddLiveSg(int device, LiveSg sg)
     {
-        var key = (device, sg.Count > 0 ? sg.Phys[0] : 0);
-        if (_liveSg.TryGetValue(key, out var head))
+        ref var head = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_liveSg, (device, sg.Count > 0 ? sg.Phys[0] : 0), out bool exists);
+        if (exists)
         {
-            while (head.Next is not null) head = head.Next;
-            head.Next = sg;
+            var last = head!;
+            while (last.Next is not null) last = last.Next;
+            last.Next = sg;
         }
         else
         {
-            _liveSg[key] = sg;
+            head = sg;
         }
     }
 
@@ -328,15 +329,16 @@ public sealed partial class ReplayEngine
         lm.Bounced = bounced;
         lm.BouncePhys = 0;
         lm.Next = null;
-        var key = (device, recorded);
-        if (table.TryGetValue(key, out var head))
+        ref var head = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(table, (device, recorded), out bool exists);
+        if (exists)
         {
-            while (head.Next is not null) head = head.Next;
-            head.Next = lm;
+            var last = head!;
+            while (last.Next is not null) last = last.Next;
+            last.Next = lm;
         }
         else
         {
-            table[key] = lm;
+            head = lm;
         }
         return lm;
     }

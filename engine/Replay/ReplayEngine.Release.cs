@@ -9,7 +9,10 @@ public sealed partial class ReplayEngine
     private static LiveMap? TakeLive(Dictionary<(int Device, ulong Recorded), LiveMap> table, int device, ulong recorded, ulong size)
     {
         var key = (device, recorded);
-        if (!table.TryGetValue(key, out var head)) return null;
+        // One lookup for the usual case: the handle is mapped once, and taken out whole.
+        if (!table.Remove(key, out var head)) return null;
+        if (head.Next is null) return head;
+        table[key] = head;
         LiveMap? prev = null, hit = head, hitPrev = null;
         for (var lm = head; lm is not null; prev = lm, lm = lm.Next)
         {

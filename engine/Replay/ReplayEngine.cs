@@ -170,7 +170,11 @@ public sealed partial class ReplayEngine : ITraceEventHandler
     }
 
     /// <remarks>The event is changed: its handles become the emulated ones before it goes downstream.</remarks>
-    public void OnEvent(DmaEvent e) => _order.OnEvent(e);
+    public void OnEvent(DmaEvent e)
+    {
+        if (_order.Idle && e.Kind != DmaEventKind.IommuMap) Process(e); // what _order would do, without its lookups
+        else _order.OnEvent(e);
+    }
 
     private void Process(DmaEvent e)
     {

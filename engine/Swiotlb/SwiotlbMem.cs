@@ -93,8 +93,7 @@ public sealed class SwiotlbMem
         int pad = (int)(offset >> _k.IoTlbShift);
         offset &= slotMask;
         index += pad;
-        pool!.SlotAt(index).PadSlots = (ushort)pad;
-        for (int i = 0; i < nslots - pad; i++) pool.SlotAt(index + i).OrigAddr = orig + ((ulong)i << _k.IoTlbShift);
+        pool!.SetOrig(index - pad, pad, orig); // pad_slots and every data slot's orig_addr
         ulong tlb = pool.Start + ((ulong)index << _k.IoTlbShift) + offset;
         Copy(mappingSize, toDevice: true);
         return new BounceResult(true, tlb, nslots, area, steps);
@@ -140,10 +139,10 @@ public sealed class SwiotlbMem
     private ulong Clamp(SwiotlbPool pool, BounceDevice dev, ulong tlbAddr, ulong size)
     {
         int index = (int)((tlbAddr - pool.Start) >> _k.IoTlbShift);
-        ref var slot = ref pool.SlotAt(index);
-        if (slot.OrigAddr == SwiotlbPool.InvalidPhysAddr) return 0;
-        ulong tlbOffset = (tlbAddr & ((ulong)_k.IoTlbSize - 1)) - (slot.OrigAddr & dev.MinAlignMask & ((ulong)_k.IoTlbSize - 1));
-        ulong available = slot.AllocSize - tlbOffset;
+        ulong origAddr = pool.OrigAddr(index);
+        if (origAddr == SwiotlbPool.InvalidPhysAddr) return 0;
+        ulong tlbOffset = (tlbAddr & ((ulong)_k.IoTlbSize - 1)) - (origAddr & dev.MinAlignMask & ((ulong)_k.IoTlbSize - 1));
+        ulong available = pool.AllocSize(index) - tlbOffset;
         return Math.Min(size, available);
     }
 

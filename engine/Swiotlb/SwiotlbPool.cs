@@ -9,7 +9,9 @@ namespace DmaReplay.Engine.Swiotlb;
 /// The kernel stores each slot's list (the free slots from it to the first used slot or the end
 /// of its 128-slot segment) and rewrites the free run before a mapping on every allocation and
 /// release. Here a bitmap of used slots stands for the lists: <see cref="List"/> derives the same
-/// value from it, so allocation and release touch only the mapping's own slots.
+/// value from it, so allocation and release touch only the mapping's own slots. Likewise the
+/// per-slot orig_addr and alloc_size, which the kernel writes for every slot of a mapping, follow
+/// from the mapping's first slot (<see cref="Slot"/>) and a bitmap of where mappings start.
 /// </remarks>
 internal sealed class SwiotlbPool
 {
@@ -18,6 +20,7 @@ internal sealed class SwiotlbPool
     private readonly KernelDefaults _k;
     private readonly Slot[] _slots;
     private readonly ulong[] _used; // one bit per slot: allocated (the kernel's list == 0)
+    private readonly ulong[] _starts; // one bit per slot: the first slot of a mapping (where the search placed it)
     private readonly Area[] _areas;
 
     public SwiotlbPool(ulong start, int nslabs, int nareas, KernelDefaults k, bool transient = false)
@@ -30,9 +33,9 @@ internal sealed class SwiotlbPool
         Transient = transient;
         _slots = new Slot[nslabs];
         _used = new ulong[(nslabs + 63) / 64];
+        _starts = new ulong[(nslabs + 63) / 64];
         _areas = new Area[nareas];
         // swiotlb_init_io_tlb_pool: every slot free, each list counting to the end of its segment.
-        for (int i = 0; i < nslabs; i++) _slots[i].OrigAddr = InvalidPhysAddr;
     }
 
     public ulong Start { get; }
@@ -49,10 +52,14 @@ internal sealed class SwiotlbPool
     public int AreaUsed(int area) => _areas[area].Used;
     public int AreaIndex(int area) => _areas[area].Index;
 
-    internal struct Slot
+    /// <summary>A mapping, kept at its first slot: what the kernel spreads over every slot of it.</summary>
+    private struct Slot
     {
-        public ulong OrigAddr;
+        /// <summary>alloc_size of the first slot; slot i of the mapping has this less i slots.</summary>
         public ulong AllocSize;
+        /// <summary>orig_addr of the first data slot (after the pad slots); data slot i has this plus i slots.</summary>
+        public ulong OrigAddr;
+        public int Nslots;
         public ushort PadSlots;
     }
 
@@ -62,7 +69,45 @@ internal sealed class SwiotlbPool
         public int Index;
     }
 
-    internal ref Slot SlotAt(int i) => ref _slots[i];
+    /// <summary>The first slot of the mapping holding slot <paramref name="i"/>, or -1 when the slot is free.</summary>
+    private int MappingOf(int i)
+    {
+        if ((_used[i >> 6] & (1UL << (i & 63))) == 0) return -1;
+        int w = i >> 6;
+        ulong bits = _starts[w] & (~0UL >> (63 - (i & 63)));
+        while (bits == 0) bits = _starts[--w]; // a used slot always has its mapping's start at or before it
+        return (w << 6) + 63 - System.Numerics.BitOperations.LeadingZeroCount(bits);
+    }
+
+    /// <summary>slots[i].orig_addr: INVALID_PHYS_ADDR for a free or pad slot.</summary>
+    public ulong OrigAddr(int i)
+    {
+        int s = MappingOf(i);
+        if (s < 0) return InvalidPhysAddr;
+        int data = s + _slots[s].PadSlots;
+        return i < data ? InvalidPhysAddr : _slots[s].OrigAddr + ((ulong)(i - data) << _k.IoTlbShift);
+    }
+
+    /// <summary>slots[i].alloc_size: 0 for a free slot.</summary>
+    public ulong AllocSize(int i)
+    {
+        int s = MappingOf(i);
+        return s < 0 ? 0 : _slots[s].AllocSize - ((ulong)(i - s) << _k.IoTlbShift);
+    }
+
+    /// <summary>slots[i].pad_slots, as swiotlb_release_slots reads it at the first data slot.</summary>
+    public int PadSlots(int i)
+    {
+        int s = MappingOf(i);
+        return s >= 0 && i == s + _slots[s].PadSlots ? _slots[s].PadSlots : 0;
+    }
+
+    /// <summary>swiotlb_tbl_map_single's bookkeeping after the search: pad slots and each data slot's orig_addr.</summary>
+    public void SetOrig(int searchStart, int padSlots, ulong orig)
+    {
+        _slots[searchStart].PadSlots = (ushort)padSlots;
+        _slots[searchStart].OrigAddr = orig;
+    }
 
     /// <summary>
     /// The kernel's slots[i].list: 0 for a used slot, else the free slots from <paramref name="i"/>
@@ -172,9 +217,10 @@ internal sealed class SwiotlbPool
         }
         if (!found) return -1;
 
-        for (int i = slotIndex; i < slotIndex + nslots; i++)
-            _slots[i].AllocSize = allocSize - (offset + ((ulong)(i - slotIndex) << _k.IoTlbShift));
-        MarkUsed(slotIndex, nslots, used: true); // the kernel also renumbers the free run before it
+        // The kernel sets alloc_size on every slot and renumbers the free run before the mapping.
+        _slots[slotIndex] = new Slot { AllocSize = allocSize - offset, OrigAddr = InvalidPhysAddr, Nslots = nslots };
+        _starts[slotIndex >> 6] |= 1UL << (slotIndex & 63);
+        MarkUsed(slotIndex, nslots, used: true);
 
         area.Index = WrapAreaIndex(index + nslots);
         area.Used += nslots;
@@ -232,15 +278,24 @@ internal sealed class SwiotlbPool
     {
         ulong offset = tlbAddr & minAlignMask & ((ulong)_k.IoTlbSize - 1);
         int index = (int)((tlbAddr - offset - Start) >> _k.IoTlbShift);
-        index -= _slots[index].PadSlots;
-        int nslots = NrSlots(_slots[index].AllocSize + offset);
+        int s = MappingOf(index);
+        if (s >= 0 && index == s + _slots[s].PadSlots) index = s; // index -= slots[index].pad_slots
+        int nslots = NrSlots((s < 0 ? 0 : _slots[s].AllocSize - ((ulong)(index - s) << _k.IoTlbShift)) + offset);
         int aindex = index / AreaNslabs;
 
-        for (int i = index; i < index + nslots; i++)
+        // The kernel clears orig_addr, alloc_size and pad_slots of each released slot. Released
+        // from inside a mapping (not what a driver's unmap does), the slots around keep theirs.
+        if (s >= 0)
         {
-            _slots[i].OrigAddr = InvalidPhysAddr;
-            _slots[i].AllocSize = 0;
-            _slots[i].PadSlots = 0;
+            int end = s + _slots[s].Nslots, after = index + nslots;
+            if (after < end)
+            {
+                ulong orig = OrigAddr(after);
+                _slots[after] = new Slot { AllocSize = AllocSize(after), OrigAddr = orig, Nslots = end - after };
+                _starts[after >> 6] |= 1UL << (after & 63);
+            }
+            if (s < index) _slots[s].Nslots = index - s;
+            for (int i = Math.Max(s, index); i < Math.Min(end, after); i++) _starts[i >> 6] &= ~(1UL << (i & 63));
         }
         MarkUsed(index, nslots, used: false); // the kernel renumbers the merged free run's lists
         _areas[aindex].Used -= nslots;

@@ -31,7 +31,7 @@ public sealed class SwiotlbPropertyTests
         from victim in Gen.Int[0, 1000]
         select new Op(map, cpu, (page << 12) | low, size, nvme, granule, victim);
 
-    private sealed record Live(ulong Tlb, ulong Orig, ulong Size, BounceDevice Dev, int First, int Slots);
+    private sealed record Live(ulong Tlb, ulong Orig, ulong Size, BounceDevice Dev, int First, int Slots, ulong Align);
 
     [TestMethod]
     public void BookkeepingAndPlacementRulesHoldForRandomSequences()
@@ -61,7 +61,7 @@ public sealed class SwiotlbPropertyTests
                         ulong offset = op.Orig & dev.MinAlignMask & (align | 2047);
                         int pad = (int)(offset >> 11);
                         int data = (int)((r.TlbAddr - Start) >> 11);
-                        var l = new Live(r.TlbAddr, op.Orig, op.Size, dev, data - pad, r.Slots);
+                        var l = new Live(r.TlbAddr, op.Orig, op.Size, dev, data - pad, r.Slots, align);
                         CheckPlacement(l, align, nareas, pool.AreaNslabs);
                         Assert.IsFalse(live.Any(o => o.First < l.First + l.Slots && l.First < o.First + o.Slots), "no two mappings share a slot");
                         live.Add(l);
@@ -107,6 +107,23 @@ public sealed class SwiotlbPropertyTests
                 while (i + expected < end && !used[i + expected]) expected++;
             }
             Assert.AreEqual(expected, pool.List(i), $"list[{i}]");
+        }
+        // orig_addr and alloc_size of every slot, as swiotlb_search_pool_area and
+        // swiotlb_tbl_map_single write them (free slots: INVALID_PHYS_ADDR and 0).
+        var orig = Enumerable.Repeat(SwiotlbPool.InvalidPhysAddr, 512).ToArray();
+        var allocSize = new ulong[512];
+        foreach (var l in live)
+        {
+            ulong offset = l.Orig & l.Dev.MinAlignMask & (l.Align | 2047);
+            ulong size = (l.Size + offset + l.Align) & ~l.Align;
+            int pad = (int)(offset >> 11);
+            for (int i = 0; i < l.Slots; i++) allocSize[l.First + i] = size - ((l.Orig & l.Dev.MinAlignMask & 2047) + ((ulong)i << 11));
+            for (int i = pad; i < l.Slots; i++) orig[l.First + i] = l.Orig + ((ulong)(i - pad) << 11);
+        }
+        for (int i = 0; i < 512; i++)
+        {
+            Assert.AreEqual(orig[i], pool.OrigAddr(i), $"orig_addr[{i}]");
+            Assert.AreEqual(allocSize[i], pool.AllocSize(i), $"alloc_size[{i}]");
         }
         int perArea = 512 / nareas;
         for (int a = 0; a < nareas; a++)
