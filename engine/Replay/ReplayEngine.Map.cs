@@ -71,8 +71,7 @@ public sealed partial class ReplayEngine
         stats.BytesFrom += copied;
         int nslots = (int)((size + (tlbAddr & ((ulong)_platform.Kernel.IoTlbSize - 1)) + (ulong)_platform.Kernel.IoTlbSize - 1) >> _platform.Kernel.IoTlbShift);
         stats.Slots = Math.Max(0, stats.Slots - nslots);
-        int area = (int)(((tlbAddr - _platform.Swiotlb.Start!.Value) >> _platform.Kernel.IoTlbShift) / (ulong)Math.Max(1, _platform.Swiotlb.AreaNslabs));
-        RecordPool(e.TimestampNs, area < _swiotlb.Nareas ? area : -1);
+        RecordPool(e.TimestampNs, _swiotlb.DefaultPoolArea(tlbAddr));
     }
 
     /// <summary>

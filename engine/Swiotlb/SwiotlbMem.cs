@@ -57,6 +57,10 @@ public sealed class SwiotlbMem
 
     public bool IsBounceBuffer(ulong addr) => FindPool(addr) is not null;
 
+    /// <summary>The area of the default pool holding <paramref name="tlbAddr"/>; -1 for an address of another pool.</summary>
+    public int DefaultPoolArea(ulong tlbAddr) =>
+        DefaultPool.Contains(tlbAddr) ? DefaultPool.AreaOfSlot((int)((tlbAddr - DefaultPool.Start) >> _k.IoTlbShift)) : -1;
+
     /// <summary>The most one bounce mapping can hold (swiotlb_max_mapping_size).</summary>
     public ulong MaxMappingSize(BounceDevice dev)
     {
@@ -139,10 +143,10 @@ public sealed class SwiotlbMem
     private ulong Clamp(SwiotlbPool pool, BounceDevice dev, ulong tlbAddr, ulong size)
     {
         int index = (int)((tlbAddr - pool.Start) >> _k.IoTlbShift);
-        ulong origAddr = pool.OrigAddr(index);
+        var (origAddr, allocSize) = pool.OrigAndAllocSize(index);
         if (origAddr == SwiotlbPool.InvalidPhysAddr) return 0;
         ulong tlbOffset = (tlbAddr & ((ulong)_k.IoTlbSize - 1)) - (origAddr & dev.MinAlignMask & ((ulong)_k.IoTlbSize - 1));
-        ulong available = pool.AllocSize(index) - tlbOffset;
+        ulong available = allocSize - tlbOffset;
         return Math.Min(size, available);
     }
 

@@ -22,6 +22,7 @@ internal sealed class SwiotlbPool
     private readonly ulong[] _used; // one bit per slot: allocated (the kernel's list == 0)
     private readonly ulong[] _starts; // one bit per slot: the first slot of a mapping (where the search placed it)
     private readonly Area[] _areas;
+    private readonly int _areaShift;
 
     public SwiotlbPool(ulong start, int nslabs, int nareas, KernelDefaults k, bool transient = false)
     {
@@ -30,6 +31,7 @@ internal sealed class SwiotlbPool
         Nslabs = nslabs;
         Nareas = nareas;
         AreaNslabs = nslabs / nareas;
+        _areaShift = AreaNslabs > 0 && System.Numerics.BitOperations.IsPow2(AreaNslabs) ? System.Numerics.BitOperations.Log2((uint)AreaNslabs) : -1;
         Transient = transient;
         _slots = new Slot[nslabs];
         _used = new ulong[(nslabs + 63) / 64];
@@ -88,6 +90,16 @@ internal sealed class SwiotlbPool
         return i < data ? InvalidPhysAddr : _slots[s].OrigAddr + ((ulong)(i - data) << _k.IoTlbShift);
     }
 
+    /// <summary>slots[i].orig_addr and alloc_size with one lookup of the mapping (swiotlb_bounce reads both).</summary>
+    public (ulong OrigAddr, ulong AllocSize) OrigAndAllocSize(int i)
+    {
+        int s = MappingOf(i);
+        if (s < 0) return (InvalidPhysAddr, 0);
+        int data = s + _slots[s].PadSlots;
+        ulong orig = i < data ? InvalidPhysAddr : _slots[s].OrigAddr + ((ulong)(i - data) << _k.IoTlbShift);
+        return (orig, _slots[s].AllocSize - ((ulong)(i - s) << _k.IoTlbShift));
+    }
+
     /// <summary>slots[i].alloc_size: 0 for a free slot.</summary>
     public ulong AllocSize(int i)
     {
@@ -144,6 +156,9 @@ internal sealed class SwiotlbPool
         }
     }
 
+    /// <summary>The area of a slot: a shift when areas are a power of two slots (the usual case), else a division.</summary>
+    public int AreaOfSlot(int index) => _areaShift >= 0 ? index >> _areaShift : index / AreaNslabs;
+
     private int NrSlots(ulong bytes) => (int)((bytes + (ulong)_k.IoTlbSize - 1) >> _k.IoTlbShift);
 
     private int WrapAreaIndex(int index) => index >= AreaNslabs ? 0 : index;
@@ -196,6 +211,7 @@ internal sealed class SwiotlbPool
         int index = area.Index;
         int slotIndex = 0;
         bool found = false;
+        ulong tblSlots = (ulong)NrSlots(tblDma);
         for (int checkedSlots = 0; checkedSlots < AreaNslabs;)
         {
             steps++;
@@ -207,7 +223,7 @@ internal sealed class SwiotlbPool
                 checkedSlots++;
                 continue;
             }
-            if (!IsSpanBoundary((ulong)slotIndex, (ulong)nslots, (ulong)NrSlots(tblDma), maxSlots) && List(slotIndex) >= nslots)
+            if (!IsSpanBoundary((ulong)slotIndex, (ulong)nslots, tblSlots, maxSlots) && List(slotIndex) >= nslots)
             {
                 found = true;
                 break;
@@ -281,7 +297,7 @@ internal sealed class SwiotlbPool
         int s = MappingOf(index);
         if (s >= 0 && index == s + _slots[s].PadSlots) index = s; // index -= slots[index].pad_slots
         int nslots = NrSlots((s < 0 ? 0 : _slots[s].AllocSize - ((ulong)(index - s) << _k.IoTlbShift)) + offset);
-        int aindex = index / AreaNslabs;
+        int aindex = AreaOfSlot(index);
 
         // The kernel clears orig_addr, alloc_size and pad_slots of each released slot. Released
         // from inside a mapping (not what a driver's unmap does), the slots around keep theirs.
@@ -295,7 +311,7 @@ internal sealed class SwiotlbPool
                 _starts[after >> 6] |= 1UL << (after & 63);
             }
             if (s < index) _slots[s].Nslots = index - s;
-            for (int i = Math.Max(s, index); i < Math.Min(end, after); i++) _starts[i >> 6] &= ~(1UL << (i & 63));
+            if (s >= index) _starts[s >> 6] &= ~(1UL << (s & 63)); // a mapping's only start bit is its first slot's
         }
         MarkUsed(index, nslots, used: false); // the kernel renumbers the merged free run's lists
         _areas[aindex].Used -= nslots;
