@@ -1,3 +1,6 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
 namespace DmaReplay.Engine.Iommu.Hardware;
 
 /// <summary>
@@ -47,7 +50,7 @@ public sealed class IoPageTable
     private static int SpanShift(int level) => PageShift + LevelBits * level; // a level-L table maps 2^(12+9L) bytes
 
     /// <summary>Whether the page at <paramref name="iova"/> is mapped by a 2 MiB leaf.</summary>
-    public bool IsLarge(ulong iova) => _large.Contains(iova >> LargeShift);
+    public bool IsLarge(ulong iova) => _large.Count != 0 && _large.Contains(iova >> LargeShift);
 
     /// <summary>Walk depth to the leaf: a table read per level for a 4 KiB page, one fewer for a 2 MiB one.</summary>
     public int WalkLevels(ulong iova) => IsLarge(iova) ? Levels - 1 : Levels;
@@ -69,26 +72,26 @@ public sealed class IoPageTable
                 paddr += large;
                 continue;
             }
-            Add(iova, leafLevel: 1);
-            iova += page;
-            if (physKnown) paddr += page;
+            // 4 KiB leaves up to the next 2 MiB boundary (or the end): one level-1 table, counted at once.
+            // (Only a 2 MiB-aligned page can start a 2 MiB leaf, and the run stops before the next one.)
+            ulong runEnd = Math.Min(end, (iova & ~(large - 1)) + large);
+            int pages = (int)((runEnd - iova + page - 1) >> PageShift);
+            Add(iova, leafLevel: 1, pages);
+            iova += (ulong)pages << PageShift;
+            if (physKnown) paddr += (ulong)pages << PageShift;
         }
         PeakPages = Math.Max(PeakPages, Pages);
     }
 
-    /// <summary>Makes the tables down to <paramref name="leafLevel"/> and counts the leaf in it.</summary>
-    private void Add(ulong iova, int leafLevel)
+    /// <summary>Makes the tables down to <paramref name="leafLevel"/> and counts <paramref name="leaves"/> leaves (all in one table) in it.</summary>
+    private void Add(ulong iova, int leafLevel, int leaves = 1)
     {
-        LeavesMapped++;
+        LeavesMapped += leaves;
         for (int level = Levels; level >= leafLevel; level--)
         {
-            var key = (level, iova >> SpanShift(level));
-            if (!_tables.TryGetValue(key, out int present))
-            {
-                present = 0;
-                if (level < Levels) _tables[(level + 1, iova >> SpanShift(level + 1))]++; // the parent's entry pointing here
-            }
-            _tables[key] = level == leafLevel ? present + 1 : present;
+            ref int present = ref CollectionsMarshal.GetValueRefOrAddDefault(_tables, (level, iova >> SpanShift(level)), out bool exists);
+            if (level == leafLevel) present += leaves;
+            if (!exists && level < Levels) _tables[(level + 1, iova >> SpanShift(level + 1))]++; // the parent's entry pointing here
         }
     }
 
@@ -105,8 +108,11 @@ public sealed class IoPageTable
                 iova = (iova & ~(large - 1)) + large;
                 continue;
             }
-            Remove(iova, leafLevel: 1);
-            iova += page;
+            // 4 KiB leaves up to the next 2 MiB boundary, the next 2 MiB leaf or the end: one level-1 table.
+            ulong runEnd = Math.Min(end, (iova & ~(large - 1)) + large);
+            int pages = (int)((runEnd - iova + page - 1) >> PageShift);
+            Remove(iova, leafLevel: 1, pages);
+            iova += (ulong)pages << PageShift;
         }
         for (int level = 1; level < Levels; level++)
         {
@@ -119,11 +125,13 @@ public sealed class IoPageTable
         }
     }
 
-    private void Remove(ulong iova, int leafLevel)
+    /// <summary>Clears up to <paramref name="leaves"/> present leaves of one table.</summary>
+    private void Remove(ulong iova, int leafLevel, int leaves = 1)
     {
-        var key = (leafLevel, iova >> SpanShift(leafLevel));
-        if (!_tables.TryGetValue(key, out int present) || present <= 0) return;
-        _tables[key] = present - 1;
-        LeavesCleared++;
+        ref int present = ref CollectionsMarshal.GetValueRefOrNullRef(_tables, (leafLevel, iova >> SpanShift(leafLevel)));
+        if (Unsafe.IsNullRef(ref present) || present <= 0) return;
+        int cleared = Math.Min(leaves, present);
+        present -= cleared;
+        LeavesCleared += cleared;
     }
 }

@@ -33,6 +33,7 @@ public sealed class Iotlb
     private readonly int[] _dids;
     private readonly long[] _used;    // LRU stamp
     private readonly int _ways, _sets;
+    private readonly ulong _setMask;
     private long _clock;
 
     public Iotlb(IotlbGeometry g)
@@ -42,6 +43,7 @@ public sealed class Iotlb
         Geometry = g;
         _ways = g.Ways;
         _sets = g.Sets;
+        _setMask = System.Numerics.BitOperations.IsPow2(_sets) ? (ulong)_sets - 1 : 0;
         _tags = new ulong[g.Entries];
         _dids = new int[g.Entries];
         _used = new long[g.Entries];
@@ -54,7 +56,9 @@ public sealed class Iotlb
     public int Count => _tags.Count(t => t != ulong.MaxValue);
 
     private static ulong Tag(ulong pageNumber, bool large) => pageNumber << 1 | (large ? 1UL : 0);
-    private int SetOf(ulong pageNumber) => (int)(pageNumber % (ulong)_sets) * _ways;
+    // Per device access: a mask when the sets are a power of two (every preset), not a 64-bit division.
+    private int SetOf(ulong pageNumber) =>
+        (int)(_setMask != 0 || _sets == 1 ? pageNumber & _setMask : pageNumber % (ulong)_sets) * _ways;
 
     /// <summary>Looks the page up; on a miss fills it (evicting the set's least recently used entry). Returns whether it hit.</summary>
     public bool Access(int did, ulong pageNumber, bool large)
