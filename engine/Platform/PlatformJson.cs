@@ -53,6 +53,7 @@ public static class PlatformJson
         w.WriteNumber("entries", p.Iommu.Iotlb.Entries);
         w.WriteNumber("ways", p.Iommu.Iotlb.Ways);
         w.WriteEndObject();
+        w.WriteString("deviceAccess", DmaReplay.Engine.Iommu.Hardware.DeviceAccessNames.Name(p.Iommu.DeviceAccess));
         w.WriteEndObject();
         w.WriteString("defaultIommu", PlatformSettings.IommuName(p.DefaultIommuDomain));
         var a = p.Allocation;
@@ -222,6 +223,7 @@ public static class PlatformJson
                     TickPhaseNs = Long(io, "tickPhaseNs") ?? d.TickPhaseNs,
                     FlushTimerLateNs = Long(io, "flushTimerLateNs") ?? d.FlushTimerLateNs,
                     Iotlb = io.TryGetProperty("iotlb", out var tlb) ? Iotlb(tlb, d.Iotlb) : d.Iotlb,
+                    DeviceAccess = Str(io, "deviceAccess") is { } access ? DmaReplay.Engine.Iommu.Hardware.DeviceAccessNames.Parse(access) : d.DeviceAccess,
                 },
             };
         }

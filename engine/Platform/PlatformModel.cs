@@ -168,6 +168,8 @@ public sealed record IommuConfig
     public long FlushTimerLateNs { get; init; }
     /// <summary>The IOTLB of the hardware model (iommu.iotlb, iommu.iotlb.entries, iommu.iotlb.ways); it changes no address.</summary>
     public DmaReplay.Engine.Iommu.Hardware.IotlbGeometry Iotlb { get; init; } = DmaReplay.Engine.Iommu.Hardware.IotlbGeometry.Vtd1024;
+    /// <summary>When the modelled devices touch their mappings (iommu.access); it changes no address.</summary>
+    public DmaReplay.Engine.Iommu.Hardware.DeviceAccess DeviceAccess { get; init; }
 }
 
 /// <summary>The SWIOTLB configuration (kernel/dma/swiotlb.c io_tlb_mem / io_tlb_pool).</summary>

@@ -16,7 +16,8 @@ namespace DmaReplay.Engine.Platform;
 public static class PlatformSettings
 {
     /// <summary>Settings of the hardware model only: they change nothing the kernel does, so the platform stays the capture's own.</summary>
-    public static bool IsHardwareOnly(string setting) => setting.StartsWith("iommu.iotlb", StringComparison.Ordinal);
+    public static bool IsHardwareOnly(string setting) =>
+        setting.StartsWith("iommu.iotlb", StringComparison.Ordinal) || setting.StartsWith("iommu.access=", StringComparison.Ordinal);
 
     public static readonly string[] DeviceKeys =
         ["dma_mask", "coherent_dma_mask", "bus_dma_limit", "min_align_mask", "max_segment_size", "segment_boundary", "coherent", "iommu", "untrusted", "coherent_mem"];
@@ -61,6 +62,7 @@ public static class PlatformSettings
                     break;
                 case "iommu.iotlb": p = p with { Iommu = p.Iommu with { Iotlb = DmaReplay.Engine.Iommu.Hardware.IotlbGeometry.Preset(value) } }; break;
                 case "iommu.iotlb.entries": p = p with { Iommu = p.Iommu with { Iotlb = p.Iommu.Iotlb with { Entries = (int)Number(value, key) } } }; break;
+                case "iommu.access": p = p with { Iommu = p.Iommu with { DeviceAccess = DmaReplay.Engine.Iommu.Hardware.DeviceAccessNames.Parse(value) } }; break;
                 case "iommu.iotlb.ways": p = p with { Iommu = p.Iommu with { Iotlb = p.Iommu.Iotlb with { Ways = (int)Number(value, key) } } }; break;
                 case "coherent_pool": p = p with { Allocation = p.Allocation with { AtomicPoolSize = Size(value, key) } }; break;
                 case "atomic_pool.expand_delay_us": p = p with { Allocation = p.Allocation with { AtomicPoolExpandDelayNs = (long)Number(value, key) * 1000 } }; break;

@@ -164,4 +164,11 @@ public sealed partial class ReplayEngine
         }).ToList();
         return new IommuReport(_platform.Iommu.Granule, _iommu.DacFallbacks, _iommu.Bounces, domains);
     }
+
+    /// <summary>A dma_sync_* of a translated mapping: the device access iommu.access=map+sync+unmap puts there.</summary>
+    private void HardwareSynced(DeviceModel m, ulong iova, ulong size)
+    {
+        if (_hardware.DeviceAccess != Iommu.Hardware.DeviceAccess.MapSyncUnmap || !Translated(m)) return;
+        if (_hardwareDomains.TryGetValue(_iommu.DomainOf(m), out var hw)) hw.Synced(iova, size);
+    }
 }

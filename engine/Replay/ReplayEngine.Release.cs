@@ -120,6 +120,7 @@ public sealed partial class ReplayEngine
         var lm = FindLive(e.Device, e.DmaAddr, out ulong offset);
         if (lm is null) return;
         ulong emulated = lm.Emulated + offset;
+        HardwareSynced(m, emulated, e.Size);
         CoherencySynced(e, m, emulated, e.Size, forCpu: e.Kind == DmaEventKind.DmaSyncSingleForCpu);
         if (lm.Bounced) SyncBounce(e, BounceAddress(m, emulated, lm.BouncePhys + offset), e.Size, forCpu: e.Kind == DmaEventKind.DmaSyncSingleForCpu);
         _out.DmaAddr = emulated;
@@ -142,6 +143,7 @@ public sealed partial class ReplayEngine
             if (!FindSgEntry(e.Device, dma[i], out var sg, out int entry)) continue;
             ulong offset = dma[i] - sg!.Recorded[entry];
             _scratch[i] = sg.Emulated[entry] + offset;
+            HardwareSynced(m, _scratch[i], lens[i]);
             CoherencySynced(e, m, _scratch[i], lens[i], forCpu, firstEntry: i == 0);
             if (sg.Bounced[entry]) SyncBounce(e, BounceAddress(m, _scratch[i], sg.BouncePhys[entry] + offset), lens[i], forCpu);
         }

@@ -87,7 +87,7 @@ public sealed partial class ReplayEngine : ITraceEventHandler
         _iommu = new DmaIommu(platform, _swiotlb);
         _order = new IommuEventOrder(Process);
         var iotlb = platform.Iommu.Iotlb;
-        _hardware = new IommuHardware(iotlb);
+        _hardware = new IommuHardware(iotlb, platform.Iommu.DeviceAccess);
         var witness = platformIsCaptureOwn ? new PageTableWitness(this) : null;
         _iommu.PageTableFor = d =>
         {

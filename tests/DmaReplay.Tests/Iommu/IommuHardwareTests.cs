@@ -2,6 +2,7 @@ using CsCheck;
 using DmaReplay.Engine.Iommu;
 using DmaReplay.Engine.Iommu.Hardware;
 using DmaReplay.Engine.Platform;
+using DmaReplay.Tests.Support;
 
 namespace DmaReplay.Tests.Iommu;
 
@@ -161,5 +162,66 @@ public sealed class IommuHardwareTests
         Assert.IsTrue(PlatformSettings.IsHardwareOnly("iommu.iotlb.entries=64"));
         Assert.IsFalse(PlatformSettings.IsHardwareOnly("iommu.granule=4K"));
         Assert.ThrowsExactly<FormatException>(() => PlatformSettings.Apply(p, ["iommu.iotlb=nope"]));
+    }
+
+    [TestMethod]
+    public void DeviceAccessModelsTouchPagesAtMapUnmapAndSync()
+    {
+        // One strict domain, a 2-page mapping, a sync of its second page, then the unmap.
+        (long Lookups, long Hits) Run(DeviceAccess access)
+        {
+            var d = new IommuHardware(IotlbGeometry.Vtd1024, access).Attach();
+            d.Map(0x10000, 0x4000_0000, 0x2000);
+            d.Synced(0x11000, 0x100);
+            d.Unmap(0x10000, 0x2000, strict: true);
+            return (d.Lookups, d.Hits);
+        }
+        Assert.AreEqual((2L, 0L), Run(DeviceAccess.Map), "once per page at map: two misses");
+        Assert.AreEqual((4L, 2L), Run(DeviceAccess.MapUnmap), "before the unmap's invalidation both pages are still cached");
+        Assert.AreEqual((5L, 3L), Run(DeviceAccess.MapSyncUnmap), "the sync touches one page, a hit");
+        Assert.AreEqual(DeviceAccess.MapSyncUnmap, DeviceAccessNames.Parse("map+sync+unmap"));
+        Assert.ThrowsExactly<FormatException>(() => DeviceAccessNames.Parse("always"));
+    }
+
+    [TestMethod]
+    public void DeviceAccessIsASettingOfThePlatformFileAndKeepsTheCapturesOwnPlatform()
+    {
+        var p = PlatformSettings.Apply(PlatformPresets.X86Default(), ["iommu.access=map+unmap"]);
+        Assert.AreEqual(DeviceAccess.MapUnmap, p.Iommu.DeviceAccess);
+        string path = Path.Combine(Path.GetTempPath(), $"dmareplay-access-{Guid.NewGuid():n}.json");
+        PlatformJson.Write(p, path);
+        var back = PlatformJson.Read(path);
+        File.Delete(path);
+        Assert.AreEqual(DeviceAccess.MapUnmap, back.Iommu.DeviceAccess);
+        Assert.IsTrue(PlatformSettings.IsHardwareOnly("iommu.access=map+unmap"), "it changes no address");
+    }
+}
+
+[TestClass]
+public sealed class DeviceAccessReplayTests
+{
+    private static (long Lookups, long Hits, long InvalidatedPages, long Compared, long Exact) Replay(params string[] settings)
+    {
+        string dir = CliHarness.NewDir(), json = Path.Combine(dir, "s.json");
+        var args = new List<string> { "replay", TestPaths.RealBundle("dev-iommu-strict"), "-o", dir, "--json", json, "--fail-on", "none" };
+        foreach (var s in settings) args.AddRange(["--set", s]);
+        var (code, _, err) = CliHarness.Run([.. args]);
+        Assert.AreEqual(0, code, err);
+        using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(json));
+        var hw = doc.RootElement.GetProperty("iommu").GetProperty("domains").EnumerateArray().Select(d => d.GetProperty("hardware")).ToList();
+        var a = doc.RootElement.GetProperty("agreement").GetProperty("iommu");
+        return (hw.Sum(h => h.GetProperty("lookups").GetInt64()), hw.Sum(h => h.GetProperty("hits").GetInt64()),
+            hw.Sum(h => h.GetProperty("invalidatedPages").GetInt64()), a.GetProperty("compared").GetInt64(), a.GetProperty("exact").GetInt64());
+    }
+
+    [TestMethod]
+    public void UnmapAccessesAddOneLookupPerUnmappedPageAndChangeNoIova()
+    {
+        var map = Replay();
+        var mapUnmap = Replay("iommu.access=map+unmap");
+        // Strict mode invalidates every unmapped page once: those are the pages the device touches before each unmap.
+        Assert.AreEqual(map.Lookups + map.InvalidatedPages, mapUnmap.Lookups);
+        Assert.IsGreaterThan(map.Hits, mapUnmap.Hits, "a page still cached from its map hits at the unmap");
+        Assert.AreEqual((2750L, 2750L), (mapUnmap.Compared, mapUnmap.Exact), "the capture's own platform: every IOVA still exact");
     }
 }
