@@ -52,6 +52,10 @@ public sealed partial class ReplayEngine
         {
             AddLive(_live, e.Device, e.DmaAddr, r.Dma, e.Size, r.Bounced).BouncePhys = r.BouncePhys;
         }
+        else
+        {
+            FailedHere(e.Device, e.DmaAddr);
+        }
         _out.DmaAddr = r.Dma;
     }
 

@@ -170,6 +170,10 @@ public sealed partial class ReplayEngine
         {
             AddLive(_live, e.Device, e.DmaAddr, emulated, e.Size, bounced);
         }
+        else
+        {
+            FailedHere(e.Device, e.DmaAddr);
+        }
         _out.DmaAddr = emulated;
     }
 
@@ -232,6 +236,18 @@ public sealed partial class ReplayEngine
         if (emulatedFailed) _failPredicted++;
         if (recordedFailed && emulatedFailed) _failMatched++;
         else Mismatched(e, recordedFailed ? "kernel failed, emulation mapped" : "emulation failed, kernel mapped", phys, size, recorded, emulated);
+    }
+
+    /// <summary>The kernel mapped, the emulated platform failed: the driver's later release and syncs of this handle are not replayed.</summary>
+    private void FailedHere(int device, ulong recorded) => _failedHere.Add((device, recorded));
+
+    /// <summary>A release or sync of a handle whose map the emulation failed: counted, and kept from the checks.</summary>
+    private bool NotReplayed(int device, ulong recorded, bool release)
+    {
+        if (_failedHere.Count == 0 || !(release ? _failedHere.Remove((device, recorded)) : _failedHere.Contains((device, recorded)))) return false;
+        _notReplayed++;
+        _drop = true;
+        return true;
     }
 
     private LiveSg RentSg(int n)

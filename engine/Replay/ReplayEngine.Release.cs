@@ -46,6 +46,7 @@ public sealed partial class ReplayEngine
         var lm = TakeLive(_live, e.Device, e.DmaAddr, e.Size);
         if (lm is null)
         {
+            if (NotReplayed(e.Device, e.DmaAddr, release: true)) return;
             // Released before (the checks report a double unmap of the emulated handle), or never mapped.
             if (_recent.TryGet(e.Device, e.DmaAddr, out ulong earlier)) _out.DmaAddr = earlier;
             return;
@@ -118,7 +119,11 @@ public sealed partial class ReplayEngine
     {
         var m = Model(e.Device);
         var lm = FindLive(e.Device, e.DmaAddr, out ulong offset);
-        if (lm is null) return;
+        if (lm is null)
+        {
+            NotReplayed(e.Device, e.DmaAddr, release: false);
+            return;
+        }
         ulong emulated = lm.Emulated + offset;
         HardwareSynced(m, emulated, e.Size);
         CoherencySynced(e, m, emulated, e.Size, forCpu: e.Kind == DmaEventKind.DmaSyncSingleForCpu);

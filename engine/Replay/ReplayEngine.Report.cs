@@ -13,7 +13,7 @@ public sealed partial class ReplayEngine
         _pending.Clear();
         var agreement = new AgreementReport(
             new Tally(_directCompared, _directExact), new Tally(_swiotlbCompared, _swiotlbExact), new Tally(_iommuCompared, _iommuExact),
-            new FailureTally(_failRecorded, _failPredicted, _failMatched), _mismatchCount, _mismatches.ToList());
+            new FailureTally(_failRecorded, _failPredicted, _failMatched, _notReplayed), _mismatchCount, _mismatches.ToList());
         var pageTable = PageTableSummary();
         agreement = agreement with { IommuPageTable = pageTable, MismatchCount = _mismatchCount, Mismatches = _mismatches.ToList() };
         var platform = new PlatformReport(_platform.Name, IsCaptureOwn, _platform.Cpus, _platform.Provenance);

@@ -65,6 +65,11 @@ public sealed partial class ReplayEngine : ITraceEventHandler
     // agreement
     private long _directCompared, _directExact, _swiotlbCompared, _swiotlbExact; // _iommu* in ReplayEngine.Iommu.cs
     private long _failRecorded, _failPredicted, _failMatched, _mismatchCount;
+    /// <summary>Handles the kernel returned where the emulated map failed: in the what-if the driver saw the failure.</summary>
+    private readonly HashSet<(int Device, ulong Recorded)> _failedHere = [];
+    private long _notReplayed;
+    /// <summary>The current event stays here: a release or sync of a map the emulation failed.</summary>
+    private bool _drop;
     // bytes by operation and search cost
     private long _bytesMap, _bytesUnmap, _bytesSyncDev, _bytesSyncCpu, _searches, _maxSteps;
 
@@ -192,7 +197,8 @@ public sealed partial class ReplayEngine : ITraceEventHandler
         else DispatchCosted(e);
         _ptEvent = null;
         if (PendingAny) _tail.CopyFrom(e); // what Finish fails the unclaimed bounces at
-        _downstream?.OnEvent(_out);
+        if (_drop) _drop = false;
+        else _downstream?.OnEvent(_out);
     }
 
     private void Dispatch(DmaEvent e)

@@ -28,7 +28,11 @@ public sealed record Tally(long Compared, long Exact)
     public double Ratio => Compared == 0 ? 1 : (double)Exact / Compared;
 }
 
-public sealed record FailureTally(long Recorded, long Predicted, long Matched);
+/// <param name="ReleasesNotReplayed">
+/// Unmaps and syncs of handles whose map the emulated platform failed (a what-if): the driver
+/// would have seen the failure and never made them, so they are not passed to the checks.
+/// </param>
+public sealed record FailureTally(long Recorded, long Predicted, long Matched, long ReleasesNotReplayed = 0);
 
 /// <summary>A map whose emulated result differs from what the kernel returned.</summary>
 public sealed record Mismatch(string Input, long Line, string Kind, string Device, ulong Phys, ulong Size, ulong Recorded, ulong Predicted);

@@ -37,6 +37,7 @@ public sealed partial class JsonExporter
         w.WriteNumber("recorded", a.Failures.Recorded);
         w.WriteNumber("predicted", a.Failures.Predicted);
         w.WriteNumber("matched", a.Failures.Matched);
+        if (a.Failures.ReleasesNotReplayed > 0) w.WriteNumber("releasesNotReplayed", a.Failures.ReleasesNotReplayed);
         w.WriteEndObject();
         w.WriteNumber("mismatchCount", a.MismatchCount);
         w.WriteStartArray("mismatches");
