@@ -290,4 +290,16 @@ public sealed record DmaPoolReport(string Device, string Name, ulong BlockSize, 
 /// </summary>
 public sealed record PoolsReport(ulong AtomicPoolSize, long ExpandDelayNs, IReadOnlyList<AllocationSourceCount> Sources,
     IReadOnlyList<AtomicPoolReport> AtomicPools, IReadOnlyList<DmaPoolReport> DmaPools, FailureTally AllocationFailures,
-    Tally? DmaPoolAgreement, Tally? DevCoherentAgreement, Tally? AtomicPoolAgreement);
+    Tally? DmaPoolAgreement, Tally? DevCoherentAgreement, Tally? AtomicPoolAgreement)
+{
+    /// <summary>
+    /// Whether <see cref="AllocationFailures"/> compares anything: an allocation failed in the
+    /// trace or in the emulation, or an allocator that decides success here (a dma_pool, the
+    /// device's or the global coherent memory, the atomic pools) compared an address. Pages from
+    /// the buddy allocator or CMA are taken to succeed, so their 0/0/0 compares nothing and the
+    /// agreement tables leave the row out (replays of traces without pools keep their reports).
+    /// </summary>
+    public bool AllocationFailuresCompared =>
+        AllocationFailures.Recorded > 0 || AllocationFailures.Predicted > 0
+        || DmaPoolAgreement is not null || DevCoherentAgreement is not null || AtomicPoolAgreement is not null;
+}

@@ -8,12 +8,16 @@ namespace DmaReplay.Engine.Summary;
 /// over time. A mapping is live from a successful map or alloc to the unmap or free that names
 /// it: streaming mappings by DMA address, sg lists by the physical address of their first entry
 /// (dma_unmap_sg prints only physical addresses), coherent allocations by DMA address. An sg
-/// list counts as one mapping of the sum of its segment lengths.
+/// list counts as one mapping of the sum of its segment lengths. Managed (dmam_*) allocations are
+/// kept apart: a device_unbind releases them (devres, no dma_free in the trace), the rest stay live.
 /// </summary>
 public sealed class DeviceActivity
 {
     /// <summary>Live mappings by address, one map per <see cref="MappingClass"/>.</summary>
-    private readonly AddressMap<LiveSet>[] _live = [new(), new(), new()];
+    private readonly AddressMap<LiveSet>[] _live = [new(), new(), new(), new()];
+    /// <summary>The live managed allocations (all of <see cref="MappingClass.ManagedAllocation"/>), which an unbind releases at once.</summary>
+    private long _managedMappings;
+    private ulong _managedBytes;
 
     internal DeviceActivity(int device, long originNs)
     {
@@ -51,8 +55,36 @@ public sealed class DeviceActivity
         else if (kind.IsUnmapOrFree())
         {
             Unmaps++;
-            if (!Remove(KeyOf(e), e.TimestampNs)) UnmatchedUnmaps++;
+            var key = KeyOf(e);
+            if (!Remove(key, e.TimestampNs) && !RemoveOtherAllocation(key, e.TimestampNs)) UnmatchedUnmaps++;
         }
+        else if (kind == DmaEventKind.DeviceUnbind)
+        {
+            ReleaseManaged(e.TimestampNs);
+        }
+    }
+
+    /// <summary>A free names no managed flag of its own for sure (dmam_free_coherent): an allocation not found is looked for in the other class.</summary>
+    private bool RemoveOtherAllocation(LiveKey key, long t) => key.Class switch
+    {
+        MappingClass.Allocation => Remove(key with { Class = MappingClass.ManagedAllocation }, t),
+        MappingClass.ManagedAllocation => Remove(key with { Class = MappingClass.Allocation }, t),
+        _ => false,
+    };
+
+    /// <summary>
+    /// device_unbind: devres releases every managed allocation still live (dmam_release →
+    /// dma_free_coherent, not traced here), so they stop counting; unmanaged ones stay live.
+    /// </summary>
+    private void ReleaseManaged(long t)
+    {
+        if (_managedMappings == 0) return;
+        LiveMappings -= _managedMappings;
+        LiveBytes -= _managedBytes;
+        _managedMappings = 0;
+        _managedBytes = 0;
+        _live[(int)MappingClass.ManagedAllocation] = new();
+        LiveMappingsOverTime.Record(t, LiveMappings);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -69,7 +101,7 @@ public sealed class DeviceActivity
         DmaEventKind.DmaMapSg or DmaEventKind.DmaUnmapSg =>
             new LiveKey(MappingClass.ScatterGather, e.PhysAddrs.IsEmpty ? 0 : e.PhysAddrs[0]),
         DmaEventKind.DmaAlloc or DmaEventKind.DmaFree or DmaEventKind.DmaAllocPages or DmaEventKind.DmaFreePages
-            or DmaEventKind.DmaAllocSgt or DmaEventKind.DmaFreeSgt => new LiveKey(MappingClass.Allocation, e.DmaAddr),
+            or DmaEventKind.DmaAllocSgt or DmaEventKind.DmaFreeSgt => new LiveKey(e.Managed ? MappingClass.ManagedAllocation : MappingClass.Allocation, e.DmaAddr),
         _ => new LiveKey(MappingClass.Streaming, e.DmaAddr),
     };
 
@@ -87,6 +119,11 @@ public sealed class DeviceActivity
         ref var set = ref _live[(int)key.Class].GetValueRefOrAddDefault(key.Address, out _);
         set.Count++;
         set.Bytes += bytes;
+        if (key.Class == MappingClass.ManagedAllocation)
+        {
+            _managedMappings++;
+            _managedBytes += bytes;
+        }
         LiveMappings++;
         LiveBytes += bytes;
         if (LiveMappings > PeakLiveMappings) PeakLiveMappings = LiveMappings;
@@ -105,13 +142,18 @@ public sealed class DeviceActivity
         set.Count--;
         set.Bytes -= bytes;
         if (set.Count == 0) live.RemoveAt(slot);
+        if (key.Class == MappingClass.ManagedAllocation)
+        {
+            _managedMappings--;
+            _managedBytes -= bytes;
+        }
         LiveMappings--;
         LiveBytes -= bytes;
         LiveMappingsOverTime.Record(t, LiveMappings);
         return true;
     }
 
-    private enum MappingClass : byte { Streaming, ScatterGather, Allocation }
+    private enum MappingClass : byte { Streaming, ScatterGather, Allocation, ManagedAllocation }
 
     private readonly record struct LiveKey(MappingClass Class, ulong Address);
 

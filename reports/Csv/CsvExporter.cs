@@ -53,7 +53,7 @@ public sealed class CsvExporter : IReportExporter
         if (summary.Replay is not { } replay) return tables;
         tables = tables.Concat(
         [
-            ReplayTables.Agreement(replay.Agreement),
+            ReplayTables.Agreement(replay.Agreement, replay.Pools),
             ReplayTables.Mismatches(replay.Agreement.Mismatches),
             ReplayTables.SwiotlbAreas(replay.Swiotlb),
             ReplayTables.SwiotlbDevices(replay.Swiotlb),

@@ -21,7 +21,7 @@ internal static class ReplaySection
     {
         html.Raw("<section id=\"replay\">\n").Element("h2", "Replay");
         WritePlatform(html, replay.Platform);
-        WriteAgreement(html, replay.Agreement);
+        WriteAgreement(html, replay.Agreement, replay.Pools);
         html.Raw("</section>\n<section id=\"swiotlb\">\n").Element("h2", "SWIOTLB");
         if (replay.Swiotlb is { } swiotlb) WriteSwiotlb(html, summary, swiotlb);
         else html.Element("p", "The replayed platform has no SWIOTLB pool, so nothing was bounced.", "muted");
@@ -79,7 +79,11 @@ internal static class ReplaySection
         html.Raw("</ul>\n");
     }
 
-    private static void WriteAgreement(Html html, AgreementReport a)
+    /// <summary>
+    /// The agreement and failure tables; the allocators' rows (dma_pool, coherent memory, atomic
+    /// pools, allocation failures) only where they compared something, as in agreement.csv.
+    /// </summary>
+    private static void WriteAgreement(Html html, AgreementReport a, Engine.Pools.PoolsReport? pools)
     {
         html.Element("h3", "Agreement with the recorded addresses");
         html.Raw("<div class=\"cols\">\n<div>\n").Table(new ReportTable("agreement",
@@ -91,10 +95,16 @@ internal static class ReplaySection
                 .. a.IommuPageTable is { } pt
                     ? [(IReadOnlyList<Cell>)["IOMMU page table", pt.Exact, pt.Compared, Percent(new Tally(pt.Compared, pt.Exact))]]
                     : Array.Empty<IReadOnlyList<Cell>>(),
+                .. AllocatorRows(pools),
             ]));
         html.Raw("</div>\n<div>\n").Table(new ReportTable("failure-tally",
             [Text("what", ""), Number("recorded", "Recorded"), Number("predicted", "Predicted"), Number("matched", "Matched")],
-            [["Map failures", a.Failures.Recorded, a.Failures.Predicted, a.Failures.Matched]]));
+            [
+                ["Map failures", a.Failures.Recorded, a.Failures.Predicted, a.Failures.Matched],
+                .. pools is { AllocationFailuresCompared: true, AllocationFailures: var f }
+                    ? [(IReadOnlyList<Cell>)["Allocation failures", f.Recorded, f.Predicted, f.Matched]]
+                    : Array.Empty<IReadOnlyList<Cell>>(),
+            ]));
         html.Raw("</div>\n</div>\n");
 
         html.Element("h3", "Mismatches");
@@ -108,6 +118,13 @@ internal static class ReplaySection
             ? "The first " + Html.Number(shown.Count) + " of " + Html.Number(a.MismatchCount) + " mismatches."
             : Html.Number(a.MismatchCount) + (a.MismatchCount == 1 ? " mismatch." : " mismatches."), "muted");
         html.Table(ReplayTables.Mismatches(shown));
+    }
+
+    private static IEnumerable<IReadOnlyList<Cell>> AllocatorRows(Engine.Pools.PoolsReport? p)
+    {
+        if (p?.DmaPoolAgreement is { } dp) yield return ["dma_pool blocks", dp.Exact, dp.Compared, Percent(dp)];
+        if (p?.DevCoherentAgreement is { } dc) yield return ["Device/global coherent memory", dc.Exact, dc.Compared, Percent(dc)];
+        if (p?.AtomicPoolAgreement is { } ap) yield return ["Atomic pools", ap.Exact, ap.Compared, Percent(ap)];
     }
 
     /// <summary>Exact over compared, rounded down so a single mismatch never shows as 100%.</summary>

@@ -1,3 +1,4 @@
+using DmaReplay.Engine.Pools;
 using DmaReplay.Engine.Replay;
 using DmaReplay.Engine.Summary;
 using static DmaReplay.Reports.Tables.Column;
@@ -11,8 +12,13 @@ namespace DmaReplay.Reports.Tables;
 /// </summary>
 public static class ReplayTables
 {
-    /// <summary>Compared and exact addresses per path, then the map-failure tally.</summary>
-    public static ReportTable Agreement(AgreementReport a) => new("agreement",
+    /// <summary>
+    /// Compared and exact addresses per path, then the map-failure tally; with <paramref name="pools"/>
+    /// the allocators' addresses (dma_pool blocks, device or global coherent memory, atomic pools)
+    /// and the allocation-failure tally, each only where it compared something (as summary.json's
+    /// "agreement" and "pools.allocationFailures"), so other replays' table is unchanged.
+    /// </summary>
+    public static ReportTable Agreement(AgreementReport a, PoolsReport? pools = null) => new("agreement",
         [
             Text("kind", "Kind"), Number("compared", "Compared"), Number("exact", "Exact"),
             Number("recorded", "Recorded"), Number("predicted", "Predicted"), Number("matched", "Matched"),
@@ -23,7 +29,21 @@ public static class ReplayTables
             Row("iommu", a.Iommu.Compared, a.Iommu.Exact, Cell.Empty, Cell.Empty, Cell.Empty),
             Row("failures", Cell.Empty, Cell.Empty, a.Failures.Recorded, a.Failures.Predicted, a.Failures.Matched),
             .. a.IommuPageTable is { } pt ? [Row("iommu_page_table", pt.Compared, pt.Exact, Cell.Empty, Cell.Empty, Cell.Empty)] : Array.Empty<IReadOnlyList<Cell>>(),
+            .. PoolAgreementRows(pools),
         ]);
+
+    private static IEnumerable<IReadOnlyList<Cell>> PoolAgreementRows(PoolsReport? p)
+    {
+        if (p is null) yield break;
+        if (p.DmaPoolAgreement is { } dp) yield return Row("dma_pool", dp.Compared, dp.Exact, Cell.Empty, Cell.Empty, Cell.Empty);
+        if (p.DevCoherentAgreement is { } dc) yield return Row("dev_coherent", dc.Compared, dc.Exact, Cell.Empty, Cell.Empty, Cell.Empty);
+        if (p.AtomicPoolAgreement is { } ap) yield return Row("atomic_pool", ap.Compared, ap.Exact, Cell.Empty, Cell.Empty, Cell.Empty);
+        if (p.AllocationFailuresCompared)
+        {
+            var f = p.AllocationFailures;
+            yield return Row("allocation_failures", Cell.Empty, Cell.Empty, f.Recorded, f.Predicted, f.Matched);
+        }
+    }
 
     /// <summary>The mismatches the replay kept (the first <see cref="ReplayEngine.MaxMismatches"/>).</summary>
     public static ReportTable Mismatches(IEnumerable<Mismatch> mismatches) => new("mismatches",

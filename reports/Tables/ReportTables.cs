@@ -46,18 +46,31 @@ public static class ReportTables
         [Text("input", "Input"), Number("line", "Line"), Number("offset", "Byte offset"), Text("reason", "Reason"), Text("text", "Excerpt")],
         inputs.SelectMany(i => i.Diagnostics.Select(d => Row(d.Input, d.Line, d.ByteOffset, d.Reason, d.Excerpt))).ToList());
 
-    public static ReportTable Findings(IEnumerable<Finding> findings) => new("findings",
+    /// <summary>
+    /// Every finding. The last column, <c>pool</c> (the dma_pool a pool rule names, as summary.json's
+    /// finding key "pool"), is there only when some finding names a pool: the columns before it
+    /// keep their places, and the findings of a run without pool findings are written as before.
+    /// </summary>
+    public static ReportTable Findings(IEnumerable<Finding> findings)
+    {
+        var list = findings as IReadOnlyList<Finding> ?? findings.ToList();
+        bool pools = list.Any(f => f.Pool is not null);
+        Column[] columns =
         [
             Text("rule", "Rule"), Text("severity", "Severity"), Text("message", "Message"), Text("device", "Device"),
             Text("dmaAddr", "DMA address"), Number("size", "Size"), Text("direction", "Direction"), Text("input", "Input"),
             Number("line", "Line"), Number("timestampNs", "Timestamp (ns)"), Number("cpu", "CPU"), Number("pid", "PID"),
             Text("task", "Task"), Text("relatedInput", "Related input"), Number("relatedLine", "Related line"),
             Number("relatedTimestampNs", "Related timestamp (ns)"), Text("stack", "Stack"), Text("relatedStack", "Related stack"),
-        ],
-        findings.Select(f => Row(f.Rule, f.Severity.Key(), f.Message, f.Device, ReportText.Hex(f.DmaAddr), f.Size,
-            f.Direction, f.Input, f.Line, f.TimestampNs, f.Cpu, f.Pid, f.Task,
-            f.Related?.Input, f.Related?.Line, f.Related?.TimestampNs,
-            ReportText.Stack(f.Stack), ReportText.Stack(f.RelatedStack))).ToList());
+            .. pools ? [Text("pool", "Pool")] : Array.Empty<Column>(),
+        ];
+        return new("findings", columns,
+            list.Select(f => Row([f.Rule, f.Severity.Key(), f.Message, f.Device, ReportText.Hex(f.DmaAddr), f.Size,
+                f.Direction, f.Input, f.Line, f.TimestampNs, f.Cpu, f.Pid, f.Task,
+                f.Related?.Input, f.Related?.Line, f.Related?.TimestampNs,
+                ReportText.Stack(f.Stack), ReportText.Stack(f.RelatedStack),
+                .. pools ? [(Cell)f.Pool] : Array.Empty<Cell>()])).ToList());
+    }
 
     internal static IReadOnlyList<Cell> Row(params Cell[] cells) => cells;
 }

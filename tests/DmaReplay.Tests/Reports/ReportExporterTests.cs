@@ -1,12 +1,13 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text;
-using CsvHelper;
 using DmaReplay.Engine.Summary;
 using DmaReplay.Reports;
 using DmaReplay.Reports.Csv;
 using DmaReplay.Reports.Html;
 using DmaReplay.Reports.Json;
+using DmaReplay.Reports.Tables;
+using DmaReplay.Tests.Support;
 
 namespace DmaReplay.Tests.Reports;
 
@@ -110,7 +111,7 @@ public sealed class ReportExporterTests
         int checkedCells = 0;
         foreach (var file in CsvFiles.Concat(ReplayCsvFiles))
         {
-            foreach (var row in ReadCsv(Path.Combine(dir, file)))
+            foreach (var row in CsvRows.Read(Path.Combine(dir, file)))
             {
                 foreach (var cell in row)
                 {
@@ -123,7 +124,7 @@ public sealed class ReportExporterTests
         }
         Assert.IsGreaterThan(0, checkedCells, "the sample must hold a negative number");
 
-        var findings = ReadCsv(Path.Combine(dir, "findings.csv"));
+        var findings = CsvRows.Read(Path.Combine(dir, "findings.csv"));
         var header = findings[0].ToList();
         string Get(int row, string column) => findings[row][header.IndexOf(column)];
         Assert.AreEqual("'" + SampleSummary.FormulaTask, Get(1, "task"));
@@ -135,13 +136,38 @@ public sealed class ReportExporterTests
         Assert.AreEqual("dma_unmap_page_attrs <- nvme_unmap_data <- nvme_pci_complete_rq", Get(1, "stack"));
         Assert.AreEqual("", Get(2, "relatedLine"));
 
-        var devices = ReadCsv(Path.Combine(dir, "swiotlb-devices.csv"));
+        var devices = CsvRows.Read(Path.Combine(dir, "swiotlb-devices.csv"));
         Assert.AreEqual("'" + SampleSummary.FormulaDevice, devices[2][0]);
         Assert.AreEqual(SampleSummary.BoldDevice, devices[1][0]);
 
-        var diagnostics = ReadCsv(Path.Combine(dir, "diagnostics.csv"));
+        var diagnostics = CsvRows.Read(Path.Combine(dir, "diagnostics.csv"));
         Assert.AreEqual("'=HYPERLINK(\"http://x\")", diagnostics[2][4]);
         Assert.AreEqual(SampleSummary.SpecialExcerpt, diagnostics[1][4]);
+    }
+
+    /// <summary>
+    /// findings.csv gets a last column "pool" only when a finding names a pool: the goldens (no pool
+    /// findings) keep their columns, and the columns before it keep their places.
+    /// </summary>
+    [TestMethod]
+    public void Findings_table_has_a_pool_column_only_when_a_finding_names_a_pool()
+    {
+        var findings = SampleSummary.Create().Findings;
+        var without = ReportTables.Findings(findings);
+        Assert.AreEqual("relatedStack", without.Columns[^1].Key);
+        Assert.HasCount(18, without.Columns);
+
+        var withPool = ReportTables.Findings([.. findings, findings[1] with { Rule = "pool-double-free", Pool = "=xHCI ring, segments" }]);
+        CollectionAssert.AreEqual(without.Columns.Select(c => c.Key).Append("pool").ToArray(), withPool.Columns.Select(c => c.Key).ToArray());
+        CollectionAssert.AreEqual(new string?[] { null, null, null, "=xHCI ring, segments" }, withPool.Rows.Select(r => r[^1].Text).ToArray());
+
+        var dir = Path.Combine(TestContext.TestRunDirectory ?? Path.GetTempPath(), "pool-column-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        var path = Path.Combine(dir, "findings.csv");
+        using (var writer = CsvHelper.CsvWriter.ToFile(path, CsvExporter.Options)) CsvExporter.Write(writer, withPool);
+        var rows = CsvRows.Read(path);
+        Assert.AreEqual("'=xHCI ring, segments", rows[4][^1], "guarded against formula injection like every text cell");
+        Assert.AreEqual("", rows[1][^1]);
     }
 
     [TestMethod]
@@ -206,14 +232,6 @@ public sealed class ReportExporterTests
         var dir = Path.Combine(TestContext.TestRunDirectory ?? Path.GetTempPath(), "reports-" + name + "-" + Guid.NewGuid().ToString("N"));
         foreach (var exporter in ReportExporters.All) exporter.Export(summary, dir);
         return dir;
-    }
-
-    private static List<string[]> ReadCsv(string path)
-    {
-        using var reader = CsvReader.FromFile(path, CsvReaderOptions.Default with { HasHeader = false });
-        var rows = new List<string[]>();
-        foreach (var row in reader) rows.Add(row.ToArray());
-        return rows;
     }
 
     private static string SourceReportsDir([CallerFilePath] string source = "") => Path.GetDirectoryName(source)!;
