@@ -37,7 +37,7 @@ public sealed partial class TraceSynthesizer
     public const string FenceFaultTimeline = "fault";
 
     /// <summary>Chance at an arrival that a ring gets a new fence.</summary>
-    private const double FenceSubmitRate = 0.05;
+    private const double FenceSubmitRate = 0.08;
     private const double FenceWaiterChance = 0.35;
     private const double FenceMeanLatencyUs = 150;
 
@@ -102,7 +102,11 @@ public sealed partial class TraceSynthesizer
     /// <summary>The end of the workload: the fences still in flight complete (the reserved lines).</summary>
     private void DrainFences()
     {
-        while (_fenceSteps.TryDequeue(out var step, out _)) WriteFenceStep(step);
+        while (_fenceSteps.TryDequeue(out var step, out var due))
+        {
+            _nowUs = Math.Max(_nowUs, due.DueUs); // the GPU takes the time it takes
+            WriteFenceStep(step);
+        }
     }
 
     /// <summary>A job on a ring: init and emit now, its later lines reserved and queued.</summary>
