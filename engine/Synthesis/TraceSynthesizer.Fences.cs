@@ -172,7 +172,7 @@ public sealed partial class TraceSynthesizer
     // include/trace/events/dma_fence.h: "driver=%s timeline=%s context=%u seqno=%u"
     private bool FenceLine(SynthTask t, int cpu, ReadOnlySpan<byte> flags, DmaEventKind kind, ReadOnlySpan<byte> timeline, uint context, uint seqno)
     {
-        if (!Begin(t, cpu, flags, FenceEventName(kind))) return false;
+        if (!Begin(t, cpu, flags, EventName(kind))) return false;
         _report.CountEvent(kind);
         _w.Raw("driver="u8);
         _w.Raw("synth_gpu"u8);
@@ -185,18 +185,6 @@ public sealed partial class TraceSynthesizer
         _w.End();
         return true;
     }
-
-    private static ReadOnlySpan<byte> FenceEventName(DmaEventKind kind) => kind switch
-    {
-        DmaEventKind.DmaFenceInit => "dma_fence_init"u8,
-        DmaEventKind.DmaFenceEmit => "dma_fence_emit"u8,
-        DmaEventKind.DmaFenceEnableSignal => "dma_fence_enable_signal"u8,
-        DmaEventKind.DmaFenceSignaled => "dma_fence_signaled"u8,
-        DmaEventKind.DmaFenceWaitStart => "dma_fence_wait_start"u8,
-        DmaEventKind.DmaFenceWaitEnd => "dma_fence_wait_end"u8,
-        DmaEventKind.DmaFenceDestroy => "dma_fence_destroy"u8,
-        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "not a dma_fence event"),
-    };
 
     // --- faults ----------------------------------------------------------------------------------
 
