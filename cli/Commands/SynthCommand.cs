@@ -48,6 +48,7 @@ internal static class SynthCommand
         {
             Description = "Extra workloads, comma-separated: pools (an xHCI controller's dma_pool blocks), unbind (its driver removed near the end), " +
                           "atomic (GFP_ATOMIC coherent allocations in bursts on an encrypted guest: atomic pool pressure; the manifest's platform is x86-64-sev-guest), " +
+                          "fences (a GPU-like driver's two rings: dma_fence init, emit, waits, signaled in seqno order, destroy; all correct, the fence faults need no workload), " +
                           "noncoherent (instead of the x86 devices, an arm64-noncoherent-soc Ethernet and SD/MMC host: syncs, small bounced buffers; inject cacheline-overlap; check it with --platform arm64-noncoherent-soc).",
         };
         var command = new Command("synth", "Write a synthetic tracefs 'trace' file (Linux 6.12.117 format) of NVMe, e1000e and virtio-net DMA traffic, correct or with injected misuse.")

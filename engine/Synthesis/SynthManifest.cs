@@ -1,9 +1,15 @@
 using System.Text.Json;
+using DmaReplay.Engine.Findings;
 
 namespace DmaReplay.Engine.Synthesis;
 
-/// <summary>A finding a synthetic trace must produce: where, and whether it was injected or is natural (a mapping live at the end).</summary>
-public sealed record ExpectedFinding(string Rule, long Line, long? RelatedLine, string Device, ulong DmaAddr, bool Injected);
+/// <summary>
+/// A finding a synthetic trace must produce: where, and whether it was injected or is natural (a
+/// mapping live at the end). <paramref name="Severity"/> is given where the rule's severity
+/// depends on the case (fence-never-signaled: an error when something waited on the fence); null
+/// means the rule's own, and the manifest then leaves the field out.
+/// </summary>
+public sealed record ExpectedFinding(string Rule, long Line, long? RelatedLine, string Device, ulong DmaAddr, bool Injected, Severity? Severity = null);
 
 /// <summary>
 /// What a synthetic trace holds, exactly: the injected faults and every finding `check` must
@@ -40,6 +46,7 @@ public sealed record SynthManifest(
             w.WriteString("device", f.Device);
             w.WriteString("dmaAddr", "0x" + f.DmaAddr.ToString("x"));
             w.WriteBoolean("injected", f.Injected);
+            if (f.Severity is { } sev) w.WriteString("severity", sev.Key());
             w.WriteEndObject();
         }
         w.WriteEndArray();
@@ -62,6 +69,15 @@ public sealed record SynthManifest(
                 f.GetProperty("rule").GetString()!, f.GetProperty("line").GetInt64(),
                 f.GetProperty("relatedLine").ValueKind == JsonValueKind.Null ? null : f.GetProperty("relatedLine").GetInt64(),
                 f.GetProperty("device").GetString()!, Convert.ToUInt64(f.GetProperty("dmaAddr").GetString()![2..], 16),
-                f.GetProperty("injected").GetBoolean())).ToList());
+                f.GetProperty("injected").GetBoolean(),
+                f.TryGetProperty("severity", out var sev) ? ParseSeverity(sev.GetString()!) : null)).ToList());
     }
+
+    private static Severity ParseSeverity(string key) => key switch
+    {
+        "error" => Severity.Error,
+        "warning" => Severity.Warning,
+        "info" => Severity.Info,
+        _ => throw new FormatException($"unknown severity '{key}'"),
+    };
 }

@@ -44,10 +44,10 @@ public sealed record SynthOptions
     /// </summary>
     public bool NonCoherent { get; init; }
 
-    /// <summary>Extra workloads: dma_pool traffic, a driver unbind, atomic pool pressure (none by default).</summary>
+    /// <summary>Extra workloads: dma_pool traffic, a driver unbind, atomic pool pressure, GPU dma_fences (none by default).</summary>
     public SynthWorkloads Workloads { get; init; }
 
-    /// <summary>Parses "pools,unbind,atomic".</summary>
+    /// <summary>Parses "pools,unbind,atomic,fences".</summary>
     public static bool TryParseWorkloads(string text, out SynthWorkloads workloads, out string? error)
     {
         workloads = SynthWorkloads.None;
@@ -60,8 +60,9 @@ public sealed record SynthOptions
                 case "unbind": workloads |= SynthWorkloads.Unbind; break;
                 case "atomic": workloads |= SynthWorkloads.AtomicPressure; break;
                 case "noncoherent": workloads |= SynthWorkloads.NonCoherent; break;
+                case "fences": workloads |= SynthWorkloads.Fences; break;
                 default:
-                    error = $"unknown workload '{part}' (known: pools, unbind, atomic, noncoherent)";
+                    error = $"unknown workload '{part}' (known: pools, unbind, atomic, fences, noncoherent)";
                     return false;
             }
         }
@@ -99,7 +100,7 @@ public sealed record SynthOptions
             if (rate is < 0 or > 1 || double.IsNaN(rate)) return $"the rate of {rule} must be between 0 and 1";
             if (NonCoherent && rule != Checks.Rules.CachelineOverlap) return $"the non-coherent workload injects only {Checks.Rules.CachelineOverlap}, not '{rule}'";
         }
-        if (NonCoherent && Workloads != SynthWorkloads.None) return "the non-coherent workload replaces the x86 devices; it does not combine with pools, unbind or atomic";
+        if (NonCoherent && Workloads != SynthWorkloads.None) return "the non-coherent workload replaces the x86 devices; it does not combine with pools, unbind, atomic or fences";
         if (Events < 0) return "events must not be negative";
         if (Cpus is < 1 or > 999) return "cpus must be between 1 and 999";
         if (BounceFraction is < 0 or > 1 || double.IsNaN(BounceFraction)) return "bounce fraction must be between 0 and 1";

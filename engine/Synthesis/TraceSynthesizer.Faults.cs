@@ -22,6 +22,8 @@ public sealed partial class TraceSynthesizer
         Rules.SyncDirectionMismatch, Rules.CachelineOverlap, Rules.SgSegmentTooLong, Rules.SgSegmentCrossesBoundary,
         Rules.MapFailed, Rules.MapErrorHandleUsed, Rules.LeakGrowth,
         Rules.PoolDoubleFree, Rules.PoolDestroyBusy, Rules.PoolFreeForeign, Rules.LeakAtUnbind,
+        Rules.FenceDoubleSignal, Rules.FenceSeqnoRegression, Rules.FenceNeverSignaled, Rules.FenceDestroyUnsignaled,
+        Rules.FenceSignalBeforeEmit,
     ];
 
     /// <summary>Rules the generator can inject (leak-at-end needs no injection: the rx rings stay mapped).</summary>
@@ -268,6 +270,8 @@ public sealed partial class TraceSynthesizer
             }
             case Rules.PoolDoubleFree or Rules.PoolDestroyBusy or Rules.PoolFreeForeign or Rules.LeakAtUnbind:
                 return InjectPoolFault(rule);
+            case var _ when IsFenceRule(rule):
+                return InjectFenceFault(rule);
             default:
                 throw new ArgumentException($"rule '{rule}' cannot be injected", nameof(rule));
         }

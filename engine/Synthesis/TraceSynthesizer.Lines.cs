@@ -39,6 +39,13 @@ public sealed partial class TraceSynthesizer
         DmaEventKind.SwiotlbBounced => "swiotlb_bounced"u8,
         DmaEventKind.DmaSyncSingleForCpu => "dma_sync_single_for_cpu"u8,
         DmaEventKind.DmaSyncSingleForDevice => "dma_sync_single_for_device"u8,
+        DmaEventKind.DmaFenceInit => "dma_fence_init"u8,
+        DmaEventKind.DmaFenceEmit => "dma_fence_emit"u8,
+        DmaEventKind.DmaFenceEnableSignal => "dma_fence_enable_signal"u8,
+        DmaEventKind.DmaFenceSignaled => "dma_fence_signaled"u8,
+        DmaEventKind.DmaFenceWaitStart => "dma_fence_wait_start"u8,
+        DmaEventKind.DmaFenceWaitEnd => "dma_fence_wait_end"u8,
+        DmaEventKind.DmaFenceDestroy => "dma_fence_destroy"u8,
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "not a synthesized event"),
     };
 

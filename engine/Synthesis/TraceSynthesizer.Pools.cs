@@ -57,6 +57,7 @@ public sealed partial class TraceSynthesizer
             _atomic = new AtomicPools(AtomicPools.DefaultSize(SevGuest.RamBytes, KernelDefaults.Linux612), hasDmaZone: true, AtomicPools.DefaultExpandDelayNs, KernelDefaults.Linux612);
             SyncAtomicChunks();
         }
+        if (Workload(SynthWorkloads.Fences)) ProbeFences();
     }
 
     /// <summary>xhci_mem_init: the DCBAA (dma_alloc_coherent), a managed ERST (dmam_alloc_coherent), then the pools.</summary>
@@ -84,6 +85,7 @@ public sealed partial class TraceSynthesizer
     private bool MaybeWorkload()
     {
         if (Workload(SynthWorkloads.Unbind) && _xhciBound && _remaining <= _o.Events / 10 + 64) return XhciRemove();
+        if (Workload(SynthWorkloads.Fences) && MaybeFenceWork()) return true;
         double r = _workRng.NextDouble();
         if (_xhciBound && Workload(SynthWorkloads.Pools) && r < 0.10) return XhciBlock();
         if (_atomic is not null && r >= 0.10 && r < 0.16) return AtomicBurst();
@@ -424,4 +426,6 @@ public enum SynthWorkloads
     /// workload (<see cref="SynthOptions.NonCoherent"/>, which is what the generator reads).
     /// </summary>
     NonCoherent = 8,
+    /// <summary>A GPU-like driver's two rings: dma_fence lifecycles (init, emit, waits, signaled, destroy), all correct.</summary>
+    Fences = 16,
 }

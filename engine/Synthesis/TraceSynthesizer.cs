@@ -72,6 +72,7 @@ public sealed partial class TraceSynthesizer
         _remaining = options.Events;
         _faultRng = new Random(unchecked(options.Seed * 7919 + 17));
         _workRng = new Random(unchecked(options.Seed * 104729 + 3));
+        _fenceRng = new Random(unchecked(options.Seed * 130363 + 11));
         if (options.Manifest) _ledger = new Dictionary<(string, ulong), long>();
         _injectionOrder = options.Injections.OrderBy(kv => kv.Key, StringComparer.Ordinal).ToArray();
     }
@@ -142,6 +143,7 @@ public sealed partial class TraceSynthesizer
             else if (pick < _mix[1]) NicWork(e1000e: true);
             else NicWork(e1000e: false);
         }
+        DrainFences(); // the lines the fences in flight still owe were reserved
         _reserve = 0;
         Marker("capture-phase: workload end");
     }

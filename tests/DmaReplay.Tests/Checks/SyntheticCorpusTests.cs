@@ -1,6 +1,7 @@
 using CsCheck;
 using DmaReplay.Engine;
 using DmaReplay.Engine.Checks;
+using DmaReplay.Engine.Findings;
 using DmaReplay.Engine.Inputs;
 using DmaReplay.Engine.Platform;
 using DmaReplay.Engine.Synthesis;
@@ -21,13 +22,32 @@ public sealed class SyntheticCorpusTests
 
     private static List<(string, long, long?)> Check(string tracePath, SynthManifest m)
     {
+        var findings = CheckFindings(tracePath, m);
+        AssertSeverities(m, findings);
+        return findings.Select(f => (f.Rule, f.Line, f.Related?.Line)).Order().ToList();
+    }
+
+    private static IReadOnlyList<Finding> CheckFindings(string tracePath, SynthManifest m)
+    {
         var options = new CheckOptions
         {
             Platform = CheckPlatform.From(PlatformSettings.Apply(PlatformPresets.All[m.Platform](), m.Settings)),
         };
         var summary = new CheckRun(options).Run(InputResolver.Resolve([tracePath]));
         Assert.AreEqual(0L, summary.TotalMalformed);
-        return summary.Findings.Select(f => (f.Rule, f.Line, f.Related?.Line)).Order().ToList();
+        return summary.Findings;
+    }
+
+    /// <summary>Where the manifest names a severity (fence-never-signaled: warning, or error when waited on), the finding has it.</summary>
+    internal static void AssertSeverities(SynthManifest m, IReadOnlyList<Finding> findings)
+    {
+        foreach (var e in m.ExpectedFindings.Where(e => e.Severity is not null))
+        {
+            var found = findings.Where(f => f.Rule == e.Rule && f.Line == e.Line && f.Related?.Line == e.RelatedLine).ToList();
+            Assert.HasCount(1, found, $"{e.Rule} at line {e.Line}");
+            Assert.AreEqual(e.Severity, found[0].Severity, $"{e.Rule} at line {e.Line}");
+            Assert.AreEqual(e.Device, found[0].Device, $"{e.Rule} at line {e.Line}");
+        }
     }
 
     private static List<(string, long, long?)> Expected(SynthManifest m) =>
@@ -68,6 +88,7 @@ public sealed class SyntheticCorpusTests
     [TestMethod]
     public void RandomInjectionMixesAreFoundExactly()
     {
+        // Every fault works with the default workload: the fence faults write their own contexts (no --workloads fences needed).
         var injectable = TraceSynthesizer.Injectable.Where(r => r != Rules.LeakGrowth).ToArray();
         var gen = from seed in Gen.Int[1, 1_000_000]
                   from events in Gen.Int[2000, 4000] // long enough that the rings' start-up fill is not mistaken for growth
