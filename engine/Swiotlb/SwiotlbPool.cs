@@ -54,15 +54,29 @@ internal sealed class SwiotlbPool
     public int AreaUsed(int area) => _areas[area].Used;
     public int AreaIndex(int area) => _areas[area].Index;
 
-    /// <summary>A mapping, kept at its first slot: what the kernel spreads over every slot of it.</summary>
+    /// <summary>
+    /// A mapping, kept at its first slot: what the kernel spreads over every slot of it. 16 bytes,
+    /// so the pool's array stays small in the cache the checks share (64 MiB of slots: 512 KiB).
+    /// </summary>
     private struct Slot
     {
-        /// <summary>alloc_size of the first slot; slot i of the mapping has this less i slots.</summary>
-        public ulong AllocSize;
         /// <summary>orig_addr of the first data slot (after the pad slots); data slot i has this plus i slots.</summary>
         public ulong OrigAddr;
-        public int Nslots;
-        public ushort PadSlots;
+        /// <summary>alloc_size of the first slot (at most a transient pool's one mapping); slot i has this less i slots.</summary>
+        public uint AllocSize;
+        private uint _nslotsAndPad; // slots (low 24 bits: a transient pool may hold one large mapping), pad slots (high 8: under 128)
+
+        public int Nslots
+        {
+            readonly get => (int)(_nslotsAndPad & 0xff_ffff);
+            set => _nslotsAndPad = (_nslotsAndPad & 0xff00_0000) | (uint)value;
+        }
+
+        public int PadSlots
+        {
+            readonly get => (int)(_nslotsAndPad >> 24);
+            set => _nslotsAndPad = (_nslotsAndPad & 0xff_ffff) | ((uint)value << 24);
+        }
     }
 
     private struct Area
@@ -117,7 +131,7 @@ internal sealed class SwiotlbPool
     /// <summary>swiotlb_tbl_map_single's bookkeeping after the search: pad slots and each data slot's orig_addr.</summary>
     public void SetOrig(int searchStart, int padSlots, ulong orig)
     {
-        _slots[searchStart].PadSlots = (ushort)padSlots;
+        _slots[searchStart].PadSlots = padSlots;
         _slots[searchStart].OrigAddr = orig;
     }
 
@@ -234,7 +248,7 @@ internal sealed class SwiotlbPool
         if (!found) return -1;
 
         // The kernel sets alloc_size on every slot and renumbers the free run before the mapping.
-        _slots[slotIndex] = new Slot { AllocSize = allocSize - offset, OrigAddr = InvalidPhysAddr, Nslots = nslots };
+        _slots[slotIndex] = new Slot { AllocSize = checked((uint)(allocSize - offset)), OrigAddr = InvalidPhysAddr, Nslots = nslots };
         _starts[slotIndex >> 6] |= 1UL << (slotIndex & 63);
         MarkUsed(slotIndex, nslots, used: true);
 
@@ -307,7 +321,7 @@ internal sealed class SwiotlbPool
             if (after < end)
             {
                 ulong orig = OrigAddr(after);
-                _slots[after] = new Slot { AllocSize = AllocSize(after), OrigAddr = orig, Nslots = end - after };
+                _slots[after] = new Slot { AllocSize = (uint)AllocSize(after), OrigAddr = orig, Nslots = end - after };
                 _starts[after >> 6] |= 1UL << (after & 63);
             }
             if (s < index) _slots[s].Nslots = index - s;
