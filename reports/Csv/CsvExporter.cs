@@ -50,6 +50,7 @@ public sealed class CsvExporter : IReportExporter
             ReportTables.Diagnostics(summary.Inputs),
             ReportTables.Findings(summary.Findings),
         ];
+        if (summary.Fences.Count > 0) tables = tables.Append(FenceTables.Timelines(summary.Fences)); // fences.csv: only when the trace has fences
         if (summary.Replay is not { } replay) return tables;
         tables = tables.Concat(
         [

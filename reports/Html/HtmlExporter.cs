@@ -49,6 +49,11 @@ public sealed class HtmlExporter : IReportExporter
         html.Raw("<section id=\"inputs\">\n").Element("h2", "Inputs").Table(InputsTable(summary.Inputs), "No inputs.").Raw("</section>\n");
         if (summary.Replay is { } replay) ReplaySection.Write(html, summary, replay);
         WriteFindings(html, summary);
+        if (summary.Fences.Count > 0)
+        {
+            html.Raw("<section id=\"fences\">\n").Element("h2", "DMA fences")
+                .Table(FenceTables.Timelines(summary.Fences), "No fences.").Raw("</section>\n");
+        }
         for (int i = 0; i < summary.Inputs.Count; i++) WriteInput(html, i, summary.Inputs[i], summary.Devices);
         WriteDiagnostics(html, summary.Inputs);
 

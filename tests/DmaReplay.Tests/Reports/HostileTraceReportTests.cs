@@ -110,7 +110,7 @@ public sealed class HostileTraceReportTests
                 }
             }
         }
-        Assert.AreEqual(run switch { "replay" => 21, "compare" => 1, _ => 6 }, files);
+        Assert.AreEqual(run switch { "replay" => 22, "compare" => 1, _ => 7 }, files);
     }
 
     [TestMethod]

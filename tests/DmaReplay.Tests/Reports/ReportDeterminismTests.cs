@@ -20,7 +20,7 @@ public sealed class ReportDeterminismTests
         // variants side by side
         ["pools.trace", new[] { "--platform", "arm64-noncoherent-soc", "--cost", "arm64-smmuv3", "--compare", "iommu.mode=strict,lazy" }, 3],
         // the hostile names
-        ["hostile", HostileTrace.ReplayOptions, 23],
+        ["hostile", HostileTrace.ReplayOptions, 24],
     ];
 
     [TestMethod]
