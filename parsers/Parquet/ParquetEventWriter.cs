@@ -14,18 +14,25 @@ namespace DmaReplay.Parsers.Parquet;
 /// <remarks>Rows are filled into preallocated column arrays; names become per-row-group dictionary ids (<see cref="ParquetColumns"/>).</remarks>
 public sealed class ParquetEventWriter : Input.ITraceEventWriter
 {
-    private readonly ParquetColumns _c = new();
+    private readonly ParquetColumns _c = new(writing: true);
     private readonly TraceStrings _strings;
     private readonly Stream _stream;
     private readonly ParquetWriter _writer;
     private readonly ChunkDictionary _kinds, _tasks, _devices, _gfp, _drivers, _timelines, _pools, _kernelStacks, _userStacks;
     private int _rows;
 
+    /// <summary>
+    /// LZ4 (LZ4_RAW) pages: of the codecs Parquet.Net has, the fastest to read and the smallest
+    /// file on event data (the 1 M-event benchmark trace: 23 MB against Snappy's 37 MB, read
+    /// ~20 % faster); uncompressed pages read faster still but make a file larger than the CSV.
+    /// </summary>
+    private static ParquetOptions Options => new() { CompressionMethod = CompressionMethod.Lz4Raw };
+
     public ParquetEventWriter(Stream stream, TraceStrings strings)
     {
         _stream = stream;
         _strings = strings;
-        _writer = ParquetWriter.CreateAsync(_c.Schema(), stream, new ParquetOptions(), append: false).GetAwaiter().GetResult();
+        _writer = ParquetWriter.CreateAsync(_c.Schema(), stream, Options, append: false).GetAwaiter().GetResult();
         _writer.CustomMetadata = new Dictionary<string, string>
         {
             [EventSchema.ParquetVersionKey] = EventSchema.Version.ToString(CultureInfo.InvariantCulture),
