@@ -258,21 +258,30 @@ internal sealed class ListColumn(EventColumn column) : ParquetColumn(column)
         Ensure(ref Values, levels);
         Ensure(ref RowStart, rows + 1);
         await rg.ReadRawAsync<ulong>(fileField, Values.AsMemory(0, levels), Definition.AsMemory(0, levels), Repetition.AsMemory(0, levels));
-        int row = -1, value = 0, max = fileField.MaxDefinitionLevel;
+        // A row's list starts at repetition level 0: with definition level 0 it is empty (its one
+        // level has no value), else its values run to the next 0 (level 1 continues the list, and
+        // each such level is a value: the elements are required). So a row's first value is its
+        // first level less the empty lists before it, and runs of 1 are skipped a vector at a time.
         var repetition = Repetition.AsSpan(0, levels);
         var definition = Definition.AsSpan(0, levels);
         var rowStart = RowStart.AsSpan(0, rows + 1);
-        for (int i = 0; i < repetition.Length; i++)
+        int row = 0, empty = 0, max = fileField.MaxDefinitionLevel;
+        for (int i = 0; i < levels;)
         {
-            if (repetition[i] == 0)
+            if (repetition[i] != 0) throw new InvalidDataException($"column '{Name}': a list continues where a row must start");
+            if (row == rows) throw new InvalidDataException($"column '{Name}' has more lists than the row group has rows");
+            rowStart[row++] = i - empty;
+            if (definition[i] != max)
             {
-                if (++row >= rows) throw new InvalidDataException($"column '{Name}' has more lists than the row group has rows");
-                rowStart[row] = value;
+                empty++;
+                i++;
+                continue;
             }
-            if (definition[i] == max) value++;
+            int end = repetition[(i + 1)..].IndexOfAnyExcept(1);
+            i = end < 0 ? levels : i + 1 + end;
         }
-        if (row != rows - 1) throw new InvalidDataException($"column '{Name}' has {row + 1} lists for {rows} rows");
-        rowStart[rows] = value;
+        if (row != rows) throw new InvalidDataException($"column '{Name}' has {row} lists for {rows} rows");
+        rowStart[rows] = levels - empty;
     }
 
     public override void Default() => AllEmpty = true;
