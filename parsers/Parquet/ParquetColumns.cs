@@ -95,6 +95,16 @@ internal abstract class ParquetColumn(EventColumn column)
     public string Name => EventSchema.Names[(int)Id];
     public abstract DataField Field { get; }
     public abstract Task WriteAsync(ParquetRowGroupWriter rg, int rows);
+
+    /// <summary>
+    /// Timestamps and addresses: values LZ4 shrinks less than 3 times, written uncompressed when
+    /// they vary in a row group (<see cref="ParquetEventWriter"/>).
+    /// </summary>
+    public bool HighEntropy => Id is EventColumn.TimestampNs or EventColumn.DmaAddr or EventColumn.PhysAddr or EventColumn.VirtAddr
+        or EventColumn.PhysAddrs or EventColumn.DmaAddrs;
+
+    /// <summary>Writing: whether the first <paramref name="rows"/> rows hold one value (for a list: every list is empty).</summary>
+    public abstract bool HoldsOneValue(int rows);
     public abstract ValueTask ReadAsync(ParquetRowGroupReader rg, DataField fileField, int rows);
 
     /// <summary>The writer's buffers: one row group.</summary>
@@ -133,6 +143,7 @@ internal sealed class Column<T>(EventColumn column, bool dictionary = false, T m
     /// <summary>The row group's values: the writer's own array, or a reader's pooled one (empty until a chunk needs decoding).</summary>
     public T[] Values = [];
 
+    /// <summary>Reading: the row group's column holds one value, <see cref="Constant"/>.</summary>
     public bool IsConstant;
     public T Constant;
 
@@ -148,6 +159,8 @@ internal sealed class Column<T>(EventColumn column, bool dictionary = false, T m
     }
 
     public override void AllocateForWriting() => Values = new T[ParquetColumns.RowGroupSize];
+
+    public override bool HoldsOneValue(int rows) => rows == 0 || Values.AsSpan(1, rows - 1).IndexOfAnyExcept(Values[0]) < 0;
 
     public override Task WriteAsync(ParquetRowGroupWriter rg, int rows)
     {
@@ -215,6 +228,8 @@ internal sealed class ListColumn(EventColumn column) : ParquetColumn(column)
     }
 
     public void Clear() => ValueCount = LevelCount = 0;
+
+    public override bool HoldsOneValue(int rows) => ValueCount == 0;
 
     /// <summary>Appends one row's list.</summary>
     public void Add(ReadOnlySpan<ulong> values)
