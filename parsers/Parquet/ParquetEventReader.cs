@@ -23,7 +23,7 @@ public sealed class ParquetEventReader
 {
     private readonly TraceStrings _strings;
     private readonly ITraceEventHandler _handler;
-    private readonly ParquetColumns _c = new();
+    private readonly ParquetColumns _c = new(writing: false);
     private readonly DmaEvent _event = new();
     private readonly DataField?[] _fileFields = new DataField?[EventSchema.ColumnCount];
     private int[] _frames = new int[64];
@@ -60,6 +60,7 @@ public sealed class ParquetEventReader
             finally
             {
                 reader.DisposeAsync().AsTask().GetAwaiter().GetResult();
+                foreach (var column in _c.All) column.Release();
             }
         }
         catch (Exception ex) when (ex is IOException or InvalidDataException or NotSupportedException or ArgumentException or InvalidOperationException or UnauthorizedAccessException)
@@ -114,16 +115,43 @@ public sealed class ParquetEventReader
         foreach (var column in _c.All)
         {
             var field = _fileFields[(int)column.Id];
-            if (field is not null) column.ReadAsync(rg, field, rows).GetAwaiter().GetResult();
-            else Default(column, rows);
+            if (field is not null) column.ReadAsync(rg, field, rows).AsTask().GetAwaiter().GetResult();
+            else column.Default();
         }
         MapDictionaries();
+        if (IdsInRange(rows)) FillRows<Unchecked>(rows);
+        else FillRows<Checked>(rows);
+    }
+
+    /// <summary>
+    /// Whether every kind and name id of the row group is in its dictionary (and every kind
+    /// known): one vector scan per decoded column, so that rows are filled without a test per id
+    /// (a file this writer made always passes; any other is filled row by row with the tests).
+    /// </summary>
+    private bool IdsInRange(int rows)
+    {
+        var c = _c;
+        int kinds = c.Kind.Dictionary!.Count;
+        for (int k = 0; k < kinds; k++)
+            if (_kinds[k] < 0) return false;
+        if (!InRange(c.Kind, 0, kinds - 1, rows)) return false;
+        foreach (var column in (ReadOnlySpan<Column<int>>)[c.Task, c.Device, c.Gfp, c.Driver, c.Timeline, c.Pool, c.KernelStack, c.UserStack])
+            if (!InRange(column, -1, column.Dictionary!.Count - 1, rows)) return false;
+        return true;
+    }
+
+    private static bool InRange(Column<int> column, int low, int high, int rows) =>
+        column.IsConstant ? column.Constant >= low && column.Constant <= high
+            : high >= low && column.Values.AsSpan(0, rows).IndexOfAnyExceptInRange(low, high) < 0;
+
+    private void FillRows<TChecks>(int rows) where TChecks : struct, IChecks
+    {
         long first = _stats.Lines;
         for (int i = 0; i < rows; i++)
         {
             long row = first + i + 1;
             _stats.Lines = row;
-            if (Fill(_event, i, row, out string? failure))
+            if (Fill<TChecks>(_event, i, row, out string? failure))
             {
                 _stats.CountEvent(_event.Kind);
                 _stats.SeeTimestamp(_event.TimestampNs);
@@ -133,24 +161,6 @@ public sealed class ParquetEventReader
             {
                 Malformed(row, failure!);
             }
-        }
-    }
-
-    /// <summary>A column the file leaves out: every row has the field's default.</summary>
-    private static void Default(ParquetColumn column, int rows)
-    {
-        switch (column)
-        {
-            case Column<int> ints:
-                ints.Values.AsSpan(0, rows).Fill(column.Id is EventColumn.Tgid or EventColumn.GroupId or EventColumn.Dir
-                    || ints.Dictionary is not null ? -1 : 0);
-                ints.Dictionary?.Clear();
-                break;
-            case Column<long> longs: longs.Values.AsSpan(0, rows).Clear(); break;
-            case Column<ulong> ulongs: ulongs.Values.AsSpan(0, rows).Clear(); break;
-            case Column<uint> uints: uints.Values.AsSpan(0, rows).Clear(); break;
-            case Column<bool> bools: bools.Values.AsSpan(0, rows).Clear(); break;
-            case ListColumn list: list.RowStart.AsSpan(0, rows + 1).Clear(); break;
         }
     }
 
@@ -185,84 +195,115 @@ public sealed class ParquetEventReader
     }
 
     /// <summary>Row <paramref name="i"/> of the row group into <paramref name="e"/>; every field is set, so no reset is needed.</summary>
-    private bool Fill(DmaEvent e, int i, long row, out string? failure)
+    private bool Fill<TChecks>(DmaEvent e, int i, long row, out string? failure) where TChecks : struct, IChecks
     {
         failure = null;
         var c = _c;
-        int kindId = c.Kind.Values[i];
-        if ((uint)kindId >= (uint)c.Kind.Dictionary!.Count) return Fail("kind", kindId, out failure);
+        int kindId = c.Kind[i];
+        if (TChecks.On && (uint)kindId >= (uint)c.Kind.Dictionary!.Count) return Fail("kind", kindId, out failure);
         int kind = _kinds[kindId];
-        if (kind < 0)
+        if (TChecks.On && kind < 0)
         {
-            failure = $"kind: unknown event kind '{c.Kind.Dictionary[kindId]}'";
+            failure = $"kind: unknown event kind '{c.Kind.Dictionary![kindId]}'";
             return false;
         }
         e.Kind = (DmaEventKind)kind;
         e.Position = new SourcePosition(_stats.Index, row, 0);
-        e.TimestampNs = c.TimestampNs.Values[i];
-        e.Cpu = c.Cpu.Values[i];
-        e.Pid = c.Pid.Values[i];
-        e.Tgid = c.Tgid.Values[i];
-        if (!Name(c.Task, _tasks, i, out int task, out failure)) return false;
+        e.TimestampNs = c.TimestampNs[i];
+        e.Cpu = c.Cpu[i];
+        e.Pid = c.Pid[i];
+        e.Tgid = c.Tgid[i];
+        if (!Name<TChecks>(c.Task, _tasks, i, out int task, out failure)) return false;
         e.Task = task >= 0 ? task : _strings.Tasks.Intern(""u8); // as the text reader: every event has a comm
-        int flags = c.Flags.Values[i];
+        int flags = c.Flags[i];
         e.Flags = (TraceContextFlags)(ushort)flags;
         e.PreemptDepth = (byte)(flags >> 16);
         e.MigrateDisable = (byte)(flags >> 24);
-        if (!Name(c.Device, _devices, i, out int device, out failure)) return false;
+        if (!Name<TChecks>(c.Device, _devices, i, out int device, out failure)) return false;
         e.Device = device;
-        EventText.FromRawDirection(c.Dir.Values[i], out var dir, out uint raw);
+        EventText.FromRawDirection(c.Dir[i], out var dir, out uint raw);
         e.Direction = dir;
         e.RawDirection = raw;
-        e.DmaAddr = c.DmaAddr.Values[i];
-        e.PhysAddr = c.PhysAddr.Values[i];
-        e.Size = c.Size.Values[i];
-        e.VirtAddr = c.VirtAddr.Values[i];
-        int gfpId = c.Gfp.Values[i];
-        if (!Name(c.Gfp, _gfp, i, out int gfp, out failure)) return false;
+        e.DmaAddr = c.DmaAddr[i];
+        e.PhysAddr = c.PhysAddr[i];
+        e.Size = c.Size[i];
+        e.VirtAddr = c.VirtAddr[i];
+        int gfpId = c.Gfp[i];
+        if (!Name<TChecks>(c.Gfp, _gfp, i, out int gfp, out failure)) return false;
         e.GfpText = gfp;
         e.Gfp = gfp < 0 ? GfpFlags.None : _gfpBits[gfpId];
-        e.Attrs = (DmaAttrs)c.Attrs.Values[i];
-        e.Error = c.Error.Values[i];
-        e.Nents = c.Nents.Values[i];
-        e.Ents = c.Ents.Values[i];
-        e.Truncated = c.Truncated.Values[i];
-        e.SetArray(SgArray.Phys, c.PhysAddrs.Row(i));
-        e.SetArray(SgArray.Dma, c.DmaAddrs.Row(i));
-        e.SetArray(SgArray.Lengths, c.Lengths.Row(i));
-        e.DmaMask = c.DmaMask.Values[i];
-        e.BounceReason = (SwiotlbBounceReason)c.Bounce.Values[i];
-        e.UnmappedSize = c.UnmappedSize.Values[i];
-        e.GroupId = c.GroupId.Values[i];
-        e.FaultFlags = c.FaultFlags.Values[i];
-        if (!Name(c.Driver, _drivers, i, out int driver, out failure)) return false;
+        e.Attrs = (DmaAttrs)c.Attrs[i];
+        e.Error = c.Error[i];
+        e.Nents = c.Nents[i];
+        e.Ents = c.Ents[i];
+        e.Truncated = c.Truncated[i];
+        SetArray(e, SgArray.Phys, c.PhysAddrs, i);
+        SetArray(e, SgArray.Dma, c.DmaAddrs, i);
+        SetArray(e, SgArray.Lengths, c.Lengths, i);
+        e.DmaMask = c.DmaMask[i];
+        e.BounceReason = (SwiotlbBounceReason)c.Bounce[i];
+        e.UnmappedSize = c.UnmappedSize[i];
+        e.GroupId = c.GroupId[i];
+        e.FaultFlags = c.FaultFlags[i];
+        if (!Name<TChecks>(c.Driver, _drivers, i, out int driver, out failure)) return false;
         e.Driver = driver;
-        if (!Name(c.Timeline, _timelines, i, out int timeline, out failure)) return false;
+        if (!Name<TChecks>(c.Timeline, _timelines, i, out int timeline, out failure)) return false;
         e.Timeline = timeline;
-        e.Context = c.Context.Values[i];
-        e.Seqno = c.Seqno.Values[i];
-        if (!Name(c.Pool, _pools, i, out int pool, out failure)) return false;
+        e.Context = c.Context[i];
+        e.Seqno = c.Seqno[i];
+        if (!Name<TChecks>(c.Pool, _pools, i, out int pool, out failure)) return false;
         e.Pool = pool;
-        e.Align = c.Align.Values[i];
-        e.Boundary = c.Boundary.Values[i];
-        e.Managed = c.Managed.Values[i];
-        if (!Name(c.KernelStack, _kernelStacks, i, out int kernelStack, out failure)) return false;
+        e.Align = c.Align[i];
+        e.Boundary = c.Boundary[i];
+        e.Managed = c.Managed[i];
+        if (!Name<TChecks>(c.KernelStack, _kernelStacks, i, out int kernelStack, out failure)) return false;
         e.KernelStack = kernelStack;
-        if (!Name(c.UserStack, _userStacks, i, out int userStack, out failure)) return false;
+        if (!Name<TChecks>(c.UserStack, _userStacks, i, out int userStack, out failure)) return false;
         e.UserStack = userStack;
         return true;
     }
 
+    /// <summary>Row <paramref name="i"/>'s list into the event's array, copied as one block.</summary>
+    private static void SetArray(DmaEvent e, SgArray which, ListColumn column, int i)
+    {
+        ref var values = ref e.Values(which);
+        if (column.AllEmpty)
+        {
+            values.Count = 0;
+            return;
+        }
+        var row = column.Row(i);
+        while (values.Items.Length < row.Length) values.Grow();
+        row.CopyTo(values.Items);
+        values.Count = row.Length;
+    }
+
     /// <summary>The interned id of a name column's value in row <paramref name="i"/>: -1 for none.</summary>
-    private bool Name(Column<int> column, int[] ids, int i, out int id, out string? failure)
+    private static bool Name<TChecks>(Column<int> column, int[] ids, int i, out int id, out string? failure) where TChecks : struct, IChecks
     {
         failure = null;
-        int v = column.Values[i];
+        int v = column[i];
         id = -1;
         if (v < 0) return true;
-        if (v >= column.Dictionary!.Count) return Fail(column.Name, v, out failure!);
+        if (TChecks.On && v >= column.Dictionary!.Count) return Fail(column.Name, v, out failure!);
         id = ids[v];
         return true;
+    }
+
+    /// <summary>Whether <see cref="Fill"/> tests each id against its dictionary: a type argument, so that the JIT compiles each way apart.</summary>
+    private interface IChecks
+    {
+        static abstract bool On { get; }
+    }
+
+    private readonly struct Checked : IChecks
+    {
+        public static bool On => true;
+    }
+
+    private readonly struct Unchecked : IChecks
+    {
+        public static bool On => false;
     }
 
     private void Malformed(long row, string reason) =>

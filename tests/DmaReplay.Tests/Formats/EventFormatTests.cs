@@ -24,7 +24,9 @@ public sealed partial class EventFormatTests
     public static IEnumerable<object[]> BundledTraces() =>
         TestPaths.RealBundles.Select(b => new object[] { Path.Combine("real", b, "trace.txt") })
             .Append(["edge/all-events.trace"]).Append(["edge/pipe-tgid-crlf.trace"]).Append(["edge/trace-cmd-report.trace"])
-            .Append(["synthetic/mixed.trace"]);
+            .Append(["synthetic/mixed.trace"]).Append(["synthetic/pools.trace"]).Append(["synthetic/atomic-pool-pressure.trace"])
+            .Append(["synthetic/leak-at-unbind.trace"]).Append(["synthetic/noncoherent-correct.trace"])
+            .Append(["synthetic/noncoherent-cacheline-overlap.trace"]);
 
     [TestMethod]
     [DynamicData(nameof(BundledTraces))]
@@ -127,6 +129,64 @@ public sealed partial class EventFormatTests
         var parquet = EventFormats.Convert(TraceFormat.Ftrace, File.ReadAllBytes(TestPaths.Traces("edge", "all-events.trace")), TraceFormat.Parquet);
         var v9 = RewriteVersion(parquet, "9");
         Assert.AreEqual("events schema version '9' is not supported (this dmareplay reads v1)", EventFormats.Read(TraceFormat.Parquet, v9).Stats.ReadError);
+    }
+
+    [TestMethod]
+    public async Task ParquetChunksAreLz4ExceptTimestampsAndAddressesThatVary()
+    {
+        var text = File.ReadAllBytes(TestPaths.Traces("synthetic", "mixed.trace"));
+        var parquet = EventFormats.Convert(TraceFormat.Ftrace, text, TraceFormat.Parquet);
+        await using var reader = await global::Parquet.ParquetReader.CreateAsync(new MemoryStream(parquet));
+        string[] highEntropy = ["timestamp_ns", "dma_addr", "phys_addr", "virt_addr", "phys_addrs", "dma_addrs"];
+        int uncompressed = 0;
+        for (int g = 0; g < reader.RowGroupCount; g++)
+        {
+            var rg = reader.OpenRowGroupReader(g);
+            foreach (var field in reader.Schema.DataFields)
+            {
+                var meta = rg.GetMetadata(field)!.MetaData!;
+                var stats = rg.GetStatistics(field);
+                bool varies = field.IsArray ? meta.NumValues > rg.RowCount || stats?.NullCount != rg.RowCount
+                    : stats is null || !Equals(stats.MinValue, stats.MaxValue);
+                var expected = highEntropy.Contains(field.Name) && varies ? global::Parquet.Meta.CompressionCodec.UNCOMPRESSED : global::Parquet.Meta.CompressionCodec.LZ4_RAW;
+                Assert.AreEqual(expected, meta.Codec, $"row group {g}, {field.Name}");
+                if (expected == global::Parquet.Meta.CompressionCodec.UNCOMPRESSED) uncompressed++;
+            }
+        }
+        Assert.IsTrue(uncompressed >= 4, "the mixed trace's timestamps and addresses vary");
+    }
+
+    [TestMethod]
+    public async Task ParquetColumnsLeftOutTakeTheirDefaultsAndIdsOutsideTheDictionaryAreMalformedRows()
+    {
+        // kind and timestamp_ns only, as another tool might write them: a kind id past the
+        // dictionary and one naming no kind are malformed rows (numbered from 1), the rest are read.
+        var kind = new global::Parquet.Schema.DataField<int>("kind", false);
+        var timestamp = new global::Parquet.Schema.DataField<long>("timestamp_ns", false);
+        var output = new MemoryStream();
+        await using (var writer = await global::Parquet.ParquetWriter.CreateAsync(new global::Parquet.Schema.ParquetSchema(kind, timestamp), output))
+        {
+            writer.CustomMetadata = new Dictionary<string, string> { [EventSchema.ParquetVersionKey] = "1" };
+            using var rg = writer.CreateRowGroup();
+            await rg.WriteAsync<int>(kind, new[] { 0, 2, 1, 0 }, null, new() { ["dmareplay.dictionary"] = "[\"device_unbind\",\"bogus\"]" }, default);
+            await rg.WriteAsync<long>(timestamp, new long[] { 10, 20, 30, 40 }, null, null!, default);
+            rg.CompleteValidate();
+        }
+        var read = EventFormats.Read(TraceFormat.Parquet, output.ToArray(), "few.parquet");
+        Assert.IsNull(read.Stats.ReadError, read.Stats.ReadError);
+        Assert.AreEqual(2L, read.Stats.Events);
+        Assert.AreEqual(2L, read.Stats.Malformed);
+        Assert.AreEqual("kind: id 2 is not in the row group's dictionary", read.Stats.Diagnostics[0].Reason);
+        Assert.AreEqual(2L, read.Stats.Diagnostics[0].Line);
+        Assert.AreEqual("kind: unknown event kind 'bogus'", read.Stats.Diagnostics[1].Reason);
+        Assert.AreEqual(3L, read.Stats.Diagnostics[1].Line);
+        var e = new DmaEvent();
+        e.Reset();
+        e.Kind = DmaEventKind.DeviceUnbind;
+        e.TimestampNs = 40;
+        e.Task = read.Strings.Tasks.Intern("");
+        StringAssert.StartsWith(read.Events[1], "device_unbind ts=40 ");
+        Assert.AreEqual(EventFormats.Describe(e, read.Strings), read.Events[1]);
     }
 
     /// <summary>The same file with another version in its metadata (same length, so the footer offsets hold).</summary>
