@@ -17,6 +17,8 @@ public sealed class DownsampledSeries
     private long _width = InitialWidthNs;
     private int _filled;
     private long _current;
+    /// <summary>Where the last filled bucket ends on the trace clock (long.MinValue while none is): the fast path's one compare.</summary>
+    private long _lastBucketEndNs = long.MinValue;
 
     /// <param name="initialLevel">The level before the first record (0 for counts that start empty).</param>
     public DownsampledSeries(long originNs, int capacity = DefaultCapacity, long initialLevel = 0)
@@ -34,14 +36,14 @@ public sealed class DownsampledSeries
     /// <summary>The level became <paramref name="value"/> at <paramref name="timeNs"/>.</summary>
     public void Record(long timeNs, long value)
     {
-        long offset = Math.Max(0, timeNs - _origin);
-        if (_filled > 0 && offset < _filled * _width)
+        if (timeNs < _lastBucketEndNs)
         {
             // Within (or, from another CPU, before) the last bucket: the usual case, and the one
             // the general path below also puts in the last bucket, without its division.
             Update(_filled - 1, value);
             return;
         }
+        long offset = Math.Max(0, timeNs - _origin);
         long idx = offset / _width;
         while (idx >= _max.Length)
         {
@@ -52,6 +54,7 @@ public sealed class DownsampledSeries
         if (idx < 0) idx = 0;
         for (long i = _filled; i <= idx; i++) _max[i] = _min[i] = _current;
         _filled = (int)Math.Max(_filled, idx + 1);
+        _lastBucketEndNs = _origin + _filled * _width;
         Update(idx, value);
     }
 
@@ -75,6 +78,7 @@ public sealed class DownsampledSeries
         Array.Clear(_min, half, half);
         _filled = (_filled + 1) / 2;
         _width *= 2;
+        _lastBucketEndNs = _origin + _filled * _width;
     }
 
     /// <summary>The buckets so far: start time and the maximum and minimum level within each.</summary>

@@ -145,6 +145,25 @@ internal sealed class SwiotlbPool
         return NextUsed(i, end) - i;
     }
 
+    /// <summary>
+    /// slots[i].list &gt;= <paramref name="n"/>: the n slots from i are free and inside one segment
+    /// (and the pool). Tests only the bits of those slots, usually one word.
+    /// </summary>
+    private bool ListAtLeast(int i, int n)
+    {
+        int end = i + n;
+        if (end > Math.Min((i | (_k.IoTlbSegSize - 1)) + 1, Nslabs)) return false;
+        int w = i >> 6, last = (end - 1) >> 6;
+        ulong first = ~0UL << (i & 63);
+        if (w == last) return (_used[w] & first & (~0UL >> (63 - ((end - 1) & 63)))) == 0;
+        if ((_used[w] & first) != 0) return false;
+        for (int k = w + 1; k < last; k++)
+        {
+            if (_used[k] != 0) return false;
+        }
+        return (_used[last] & (~0UL >> (63 - ((end - 1) & 63)))) == 0;
+    }
+
     /// <summary>The first used slot in [from, end), or end.</summary>
     private int NextUsed(int from, int end)
     {
@@ -237,7 +256,7 @@ internal sealed class SwiotlbPool
                 checkedSlots++;
                 continue;
             }
-            if (!IsSpanBoundary((ulong)slotIndex, (ulong)nslots, tblSlots, maxSlots) && List(slotIndex) >= nslots)
+            if (!IsSpanBoundary((ulong)slotIndex, (ulong)nslots, tblSlots, maxSlots) && ListAtLeast(slotIndex, nslots))
             {
                 found = true;
                 break;
