@@ -83,7 +83,7 @@ public sealed class SwiotlbMem
             ? (mappingSize + offset + allocAlignMask) & ~allocAlignMask
             : ((mappingSize + allocAlignMask) & ~allocAlignMask) + offset;
         long steps = 0;
-        var (pool, index, area) = FindSlots(dev, orig, size, allocAlignMask, cpu, toDma, ref steps);
+        int index = FindSlots(dev, orig, size, allocAlignMask, cpu, toDma, ref steps, out var pool, out int area);
         SearchSteps += steps;
         if (index < 0)
         {
@@ -178,25 +178,33 @@ public sealed class SwiotlbMem
     /// exactly this mapping, and a new default-sized pool for the mappings after it (the kernel
     /// grows in a background worker; here it is there from the next call on).
     /// </summary>
-    private (SwiotlbPool? Pool, int Index, int Area) FindSlots(BounceDevice dev, ulong orig, ulong allocSize, ulong allocAlignMask,
-        int cpu, Func<ulong, ulong> toDma, ref long steps)
+    // Out parameters, not a tuple: a tuple holding a class is built by a call the JIT does not inline.
+    private int FindSlots(BounceDevice dev, ulong orig, ulong allocSize, ulong allocAlignMask,
+        int cpu, Func<ulong, ulong> toDma, ref long steps, out SwiotlbPool? found, out int foundArea)
     {
+        found = null;
+        foundArea = -1;
         if (!Config.Dynamic)
         {
             var pool = DefaultPool;
             int start = cpu & (pool.Nareas - 1);
             int i = start;
+            ulong tblDma = toDma(pool.Start);
             do
             {
-                int index = pool.SearchArea(i, orig, allocSize, allocAlignMask, dev.MinAlignMask, dev.SegmentBoundaryMask, toDma(pool.Start), ref steps);
-                if (index >= 0) return (pool, index, i);
+                int index = pool.SearchArea(i, orig, allocSize, allocAlignMask, dev.MinAlignMask, dev.SegmentBoundaryMask, tblDma, ref steps);
+                if (index >= 0)
+                {
+                    (found, foundArea) = (pool, i);
+                    return index;
+                }
                 if (++i >= pool.Nareas) i = 0;
             }
             while (i != start);
-            return (null, -1, -1);
+            return -1;
         }
 
-        if (allocSize > (ulong)_k.IoTlbSegSize << _k.IoTlbShift) return (null, -1, -1);
+        if (allocSize > (ulong)_k.IoTlbSegSize << _k.IoTlbShift) return -1;
         for (int off = 0; off < _defaultNareas; off++)
         {
             foreach (var pool in _pools)
@@ -204,19 +212,24 @@ public sealed class SwiotlbMem
                 if (off >= pool.Nareas) continue;
                 int area = (cpu + off) & (pool.Nareas - 1);
                 int index = pool.SearchArea(area, orig, allocSize, allocAlignMask, dev.MinAlignMask, dev.SegmentBoundaryMask, toDma(pool.Start), ref steps);
-                if (index >= 0) return (pool, index, area);
+                if (index >= 0)
+                {
+                    (found, foundArea) = (pool, area);
+                    return index;
+                }
             }
         }
         // Growth: addresses of pools the kernel allocates later are not knowable; ours follow the default pool.
         int nslots = (int)((allocSize + (ulong)_k.IoTlbSize - 1) >> _k.IoTlbShift);
         var transient = new SwiotlbPool(NextPoolStart(nslots), nslots, 1, _k, transient: true);
         int t = transient.SearchArea(0, orig, allocSize, allocAlignMask, dev.MinAlignMask, dev.SegmentBoundaryMask, toDma(transient.Start), ref steps);
-        if (t < 0) return (null, -1, -1);
+        if (t < 0) return -1;
         _transient.Add(transient);
         TransientMappings++;
         _pools.Insert(0, new SwiotlbPool(NextPoolStart(_defaultNslabs), _defaultNslabs, _defaultNareas, _k));
         PoolsAdded++;
-        return (transient, t, 0);
+        (found, foundArea) = (transient, 0);
+        return t;
     }
 
     private ulong NextPoolStart(int nslabs)
