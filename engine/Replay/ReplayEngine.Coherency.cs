@@ -38,7 +38,8 @@ public sealed partial class ReplayEngine : IBounceWitness
         if (bounced)
         {
             Coh.Bounced(e.Device, m.Coherent);
-            if (DmaDirect.ReasonToBounce(m, _platform, phys, size, e.Direction) == BounceReason.Kmalloc)
+            // dma_kmalloc_needs_bounce never holds for a coherent device: no need to ask why it bounced.
+            if (!m.Coherent && DmaDirect.ReasonToBounce(m, _platform, phys, size, e.Direction) == BounceReason.Kmalloc)
                 Coh.KmallocBounce(e.Device, m.Coherent, _input, e.Position.Line, _strings, phys, size, e.Direction);
         }
         if (m.Coherent) return;

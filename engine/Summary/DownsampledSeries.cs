@@ -34,6 +34,7 @@ public sealed class DownsampledSeries
     public long BucketWidthNs => _width;
 
     /// <summary>The level became <paramref name="value"/> at <paramref name="timeNs"/>.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public void Record(long timeNs, long value)
     {
         if (timeNs < _lastBucketEndNs)
@@ -43,6 +44,12 @@ public sealed class DownsampledSeries
             Update(_filled - 1, value);
             return;
         }
+        RecordInNewBucket(timeNs, value);
+    }
+
+    /// <summary>A time past the last bucket: fill up to it, halving the resolution when it runs past the end.</summary>
+    private void RecordInNewBucket(long timeNs, long value)
+    {
         long offset = Math.Max(0, timeNs - _origin);
         long idx = offset / _width;
         while (idx >= _max.Length)

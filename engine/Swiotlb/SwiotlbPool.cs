@@ -23,6 +23,7 @@ internal sealed class SwiotlbPool
     private readonly ulong[] _starts; // one bit per slot: the first slot of a mapping (where the search placed it)
     private readonly Area[] _areas;
     private readonly int _areaShift;
+    private int _lastMappingSlot = -1, _lastMappingStart = -1; // MappingOf's last answer; any change of the slots forgets it
 
     public SwiotlbPool(ulong start, int nslabs, int nareas, KernelDefaults k, bool transient = false)
     {
@@ -87,6 +88,14 @@ internal sealed class SwiotlbPool
 
     /// <summary>The first slot of the mapping holding slot <paramref name="i"/>, or -1 when the slot is free.</summary>
     private int MappingOf(int i)
+    {
+        // An unmap asks twice for the same slot (swiotlb_bounce's clamp, then the release): the last answer is kept.
+        if (i == _lastMappingSlot) return _lastMappingStart;
+        _lastMappingSlot = i;
+        return _lastMappingStart = FindMapping(i);
+    }
+
+    private int FindMapping(int i)
     {
         if ((_used[i >> 6] & (1UL << (i & 63))) == 0) return -1;
         int w = i >> 6;
@@ -270,6 +279,7 @@ internal sealed class SwiotlbPool
         _slots[slotIndex] = new Slot { AllocSize = checked((uint)(allocSize - offset)), OrigAddr = InvalidPhysAddr, Nslots = nslots };
         _starts[slotIndex >> 6] |= 1UL << (slotIndex & 63);
         MarkUsed(slotIndex, nslots, used: true);
+        _lastMappingSlot = -1;
 
         area.Index = WrapAreaIndex(index + nslots);
         area.Used += nslots;
@@ -347,6 +357,7 @@ internal sealed class SwiotlbPool
             if (s >= index) _starts[s >> 6] &= ~(1UL << (s & 63)); // a mapping's only start bit is its first slot's
         }
         MarkUsed(index, nslots, used: false); // the kernel renumbers the merged free run's lists
+        _lastMappingSlot = -1;
         _areas[aindex].Used -= nslots;
         Used -= nslots;
         return nslots;
