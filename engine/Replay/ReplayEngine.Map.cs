@@ -69,7 +69,7 @@ public sealed partial class ReplayEngine
         _bytesUnmap += copied;
         var stats = Stats(e.Device);
         stats.BytesFrom += copied;
-        int nslots = (int)((size + (tlbAddr & ((ulong)_platform.Kernel.IoTlbSize - 1)) + (ulong)_platform.Kernel.IoTlbSize - 1) >> _platform.Kernel.IoTlbShift);
+        int nslots = (int)((size + (tlbAddr & _slotMask) + _slotMask) >> _slotShift);
         stats.Slots = Math.Max(0, stats.Slots - nslots);
         RecordPool(e.TimestampNs, _swiotlb.DefaultPoolArea(tlbAddr));
     }

@@ -30,6 +30,9 @@ public sealed partial class ReplayEngine : ITraceEventHandler
     /// (at least 64): about 8 slots of scanning per operation, whatever the pool size.
     /// </summary>
     private readonly int _freeRunSampleEvery;
+    /// <summary>IO_TLB_SIZE − 1 and IO_TLB_SHIFT, read per release.</summary>
+    private readonly ulong _slotMask;
+    private readonly int _slotShift;
 
     private readonly PlatformModel _platform;
     private readonly CaptureFacts? _capture;
@@ -78,6 +81,8 @@ public sealed partial class ReplayEngine : ITraceEventHandler
     {
         if (cost is not null) _cost = new Cost.CostMeter(cost);
         _platform = platform;
+        _slotMask = (ulong)platform.Kernel.IoTlbSize - 1;
+        _slotShift = platform.Kernel.IoTlbShift;
         _capture = capture;
         IsCaptureOwn = platformIsCaptureOwn;
         _strings = strings;
