@@ -176,9 +176,10 @@ public sealed class SwiotlbMem
     /// swiotlb_find_slots. Static (the 6.12 default): areas from cpu &amp; (nareas − 1), each once.
     /// Dynamic: for each cpu offset, every pool newest first; when all fail, a transient pool of
     /// exactly this mapping, and a new default-sized pool for the mappings after it (the kernel
-    /// grows in a background worker; here it is there from the next call on).
+    /// grows in a background worker; here it is there from the next call on). Returns the slot
+    /// index or -1; the pool and area come back as out parameters, not a tuple: a tuple holding a
+    /// class is built by a call the JIT does not inline, once per bounce.
     /// </summary>
-    // Out parameters, not a tuple: a tuple holding a class is built by a call the JIT does not inline.
     private int FindSlots(BounceDevice dev, ulong orig, ulong allocSize, ulong allocAlignMask,
         int cpu, Func<ulong, ulong> toDma, ref long steps, out SwiotlbPool? found, out int foundArea)
     {
