@@ -104,16 +104,10 @@ internal sealed class SwiotlbPool
         return (w << 6) + 63 - System.Numerics.BitOperations.LeadingZeroCount(bits);
     }
 
-    /// <summary>slots[i].orig_addr: INVALID_PHYS_ADDR for a free or pad slot.</summary>
-    public ulong OrigAddr(int i)
-    {
-        int s = MappingOf(i);
-        if (s < 0) return InvalidPhysAddr;
-        int data = s + _slots[s].PadSlots;
-        return i < data ? InvalidPhysAddr : _slots[s].OrigAddr + ((ulong)(i - data) << _k.IoTlbShift);
-    }
-
-    /// <summary>slots[i].orig_addr and alloc_size with one lookup of the mapping (swiotlb_bounce reads both).</summary>
+    /// <summary>
+    /// slots[i].orig_addr and alloc_size with one lookup of the mapping (swiotlb_bounce reads both):
+    /// INVALID_PHYS_ADDR for a free or pad slot's orig_addr, 0 for a free slot's alloc_size.
+    /// </summary>
     public (ulong OrigAddr, ulong AllocSize) OrigAndAllocSize(int i)
     {
         int s = MappingOf(i);
@@ -123,19 +117,11 @@ internal sealed class SwiotlbPool
         return (orig, _slots[s].AllocSize - ((ulong)(i - s) << _k.IoTlbShift));
     }
 
-    /// <summary>slots[i].alloc_size: 0 for a free slot.</summary>
-    public ulong AllocSize(int i)
-    {
-        int s = MappingOf(i);
-        return s < 0 ? 0 : _slots[s].AllocSize - ((ulong)(i - s) << _k.IoTlbShift);
-    }
+    /// <summary>slots[i].orig_addr.</summary>
+    public ulong OrigAddr(int i) => OrigAndAllocSize(i).OrigAddr;
 
-    /// <summary>slots[i].pad_slots, as swiotlb_release_slots reads it at the first data slot.</summary>
-    public int PadSlots(int i)
-    {
-        int s = MappingOf(i);
-        return s >= 0 && i == s + _slots[s].PadSlots ? _slots[s].PadSlots : 0;
-    }
+    /// <summary>slots[i].alloc_size.</summary>
+    public ulong AllocSize(int i) => OrigAndAllocSize(i).AllocSize;
 
     /// <summary>swiotlb_tbl_map_single's bookkeeping after the search: pad slots and each data slot's orig_addr.</summary>
     public void SetOrig(int searchStart, int padSlots, ulong orig)

@@ -33,7 +33,7 @@ public sealed class Iotlb
     private readonly int[] _dids;
     private readonly long[] _used;    // LRU stamp
     private readonly int _ways, _sets;
-    private readonly ulong _setMask;
+    private readonly bool _setsArePow2;
     private long _clock;
 
     public Iotlb(IotlbGeometry g)
@@ -43,7 +43,7 @@ public sealed class Iotlb
         Geometry = g;
         _ways = g.Ways;
         _sets = g.Sets;
-        _setMask = System.Numerics.BitOperations.IsPow2(_sets) ? (ulong)_sets - 1 : 0;
+        _setsArePow2 = System.Numerics.BitOperations.IsPow2(_sets);
         _tags = new ulong[g.Entries];
         _dids = new int[g.Entries];
         _used = new long[g.Entries];
@@ -58,7 +58,7 @@ public sealed class Iotlb
     private static ulong Tag(ulong pageNumber, bool large) => pageNumber << 1 | (large ? 1UL : 0);
     // Per device access: a mask when the sets are a power of two (every preset), not a 64-bit division.
     private int SetOf(ulong pageNumber) =>
-        (int)(_setMask != 0 || _sets == 1 ? pageNumber & _setMask : pageNumber % (ulong)_sets) * _ways;
+        (int)(_setsArePow2 ? pageNumber & ((ulong)_sets - 1) : pageNumber % (ulong)_sets) * _ways;
 
     /// <summary>Looks the page up; on a miss fills it (evicting the set's least recently used entry). Returns whether it hit.</summary>
     public bool Access(int did, ulong pageNumber, bool large)
